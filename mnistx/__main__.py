@@ -1,0 +1,3 @@
+from mnistx.cli import main
+
+raise SystemExit(main())

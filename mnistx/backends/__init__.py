@@ -1,0 +1,46 @@
+"""The backend adapter: the ONLY package in mnistx that imports tensorflow, jax or torch.
+
+Like keras/src/backend/<name>/, each of jax.py, tensorflow.py and torch.py defines the same
+functions under the same names; the one matching `keras.backend.backend()` is selected once, here.
+
+    versions() -> dict              framework name -> version string
+    device() -> str                 the device Keras computes on, e.g. "cpu (Intel Xeon ..., 2 threads)"
+    threads() -> int                intra-op threads the framework uses on CPU
+    sync(x) -> x                    block until x (and pending work) is computed
+    set_tf32(enabled) -> bool       allow TF32 matmuls on GPU; returns what is now in force
+    gpu_peak_bytes() -> int | None  peak GPU memory since start (None on CPU)
+    gradients(model, x, objective)  -> (value, [d/d weight], d/d x) as numpy float32
+    native_trainer(model, lr, batch_size) -> NativeTrainer  (a training loop in the framework itself)
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import keras
+
+from mnistx.errors import MnistxError
+
+NAME = keras.backend.backend()
+if NAME not in ("tensorflow", "jax", "torch"):
+    raise MnistxError(f"KERAS_BACKEND={NAME} is not supported by mnistx; use tensorflow, jax or torch")
+_impl = importlib.import_module(f"mnistx.backends.{NAME}")
+
+versions = _impl.versions
+device = _impl.device
+threads = _impl.threads
+sync = _impl.sync
+set_tf32 = _impl.set_tf32
+gpu_peak_bytes = _impl.gpu_peak_bytes
+gradients = _impl.gradients
+native_trainer = _impl.native_trainer
+has_gpu = _impl.has_gpu
+
+
+def describe() -> dict:
+    """Backend, versions, device and threads, for meta.json and reports."""
+    import numpy
+
+    return {"backend": NAME, "versions": {"keras": keras.__version__, "numpy": numpy.__version__,
+                                          **versions()},
+            "device": device(), "threads": threads(), "gpu": has_gpu()}

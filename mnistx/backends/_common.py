@@ -1,0 +1,34 @@
+"""Helpers the three backend files share (no framework imports here)."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo, else platform.processor()."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_device(threads: int) -> str:
+    return f"cpu ({cpu_name()}, {threads} threads, {os.cpu_count()} cores)"
+
+
+def adam_update(xp, w, g, m, v, t, lr, b1=0.9, b2=0.999, eps=1e-7):
+    """One Keras-style Adam update with array module `xp` (jax.numpy or tf.math style ops).
+
+    Keras's formula: alpha = lr * sqrt(1 - b2^t) / (1 - b1^t); w -= alpha * m / (sqrt(v) + eps).
+    Returns (w, m, v). `t` is the 1-based step count as a float array/scalar.
+    """
+    m = m + (g - m) * (1 - b1)
+    v = v + (g * g - v) * (1 - b2)
+    alpha = lr * xp.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+    return w - alpha * m / (xp.sqrt(v) + eps), m, v

@@ -1,0 +1,126 @@
+"""JAX side of the adapter (see mnistx/backends/__init__.py for the shared function list)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mnistx.backends._common import adam_update, cpu_device
+
+EPS = 1e-7  # Keras's epsilon, for the loss clip and Adam
+
+
+def versions() -> dict:
+    from importlib.metadata import version
+
+    return {"jax": jax.__version__, "jaxlib": version("jaxlib")}
+
+
+def has_gpu() -> bool:
+    return jax.default_backend() == "gpu"
+
+
+def threads() -> int:
+    import os
+
+    return os.cpu_count() or 1  # XLA:CPU uses one thread per core
+
+
+def device() -> str:
+    d = jax.devices()[0]
+    return f"gpu ({d.device_kind})" if has_gpu() else cpu_device(threads())
+
+
+def sync(x):
+    return jax.block_until_ready(x)
+
+
+def set_tf32(enabled: bool) -> bool:
+    jax.config.update("jax_default_matmul_precision", "tensorfloat32" if enabled else "highest")
+    return enabled
+
+
+def gpu_peak_bytes() -> int | None:
+    if not has_gpu():
+        return None
+    return int((jax.devices()[0].memory_stats() or {}).get("peak_bytes_in_use", 0)) or None
+
+
+def gradients(model, x, objective):
+    """(objective value, d/d trainable weights, d/d x) via jax.value_and_grad on stateless_call."""
+    trainable = [v.value for v in model.trainable_variables]
+    frozen = [v.value for v in model.non_trainable_variables]
+
+    def f(tv, inputs):
+        out, _ = model.stateless_call(tv, frozen, inputs, training=False)
+        return objective(out)
+
+    value, (gw, gx) = jax.value_and_grad(f, argnums=(0, 1))(trainable, jnp.asarray(x, jnp.float32))
+    return float(value), [np.asarray(g) for g in gw], np.asarray(gx)
+
+
+def _cce(y, p):
+    return -jnp.mean(jnp.sum(y * jnp.log(jnp.clip(p, EPS, 1 - EPS)), axis=-1))
+
+
+class NativeTrainer:
+    """A jax.jit + lax.scan training loop around `model.stateless_call`, with Keras-formula Adam."""
+
+    def __init__(self, model, learning_rate: float = 1e-3, batch_size: int = 32):
+        self.model, self.lr, self.batch_size = model, learning_rate, batch_size
+        self.tv = [v.value for v in model.trainable_variables]
+        self.ntv = [v.value for v in model.non_trainable_variables]
+        self.m = [jnp.zeros_like(w) for w in self.tv]
+        self.v = [jnp.zeros_like(w) for w in self.tv]
+        self.t = jnp.zeros((), jnp.float32)
+        self._step = jax.jit(self._update)
+        self._epoch = jax.jit(self._scan)
+
+    def _update(self, state, batch):
+        tv, ntv, m, v, t = state
+        x, y = batch
+
+        def loss_fn(tv_):
+            out, ntv_ = self.model.stateless_call(tv_, ntv, x, training=True)
+            return _cce(y, out), ntv_
+
+        (loss, ntv), g = jax.value_and_grad(loss_fn, has_aux=True)(tv)
+        t = t + 1
+        new = [adam_update(jnp, w, gi, mi, vi, t, self.lr, eps=EPS) for w, gi, mi, vi in zip(tv, g, m, v)]
+        tv, m, v = (list(z) for z in zip(*new))
+        return (tv, ntv, m, v, t), loss
+
+    def _scan(self, state, xs, ys):
+        return jax.lax.scan(self._update, state, (xs, ys))
+
+    def _state(self):
+        return (self.tv, self.ntv, self.m, self.v, self.t)
+
+    def _set(self, state):
+        self.tv, self.ntv, self.m, self.v, self.t = state
+
+    def train_step(self, x, y) -> float:
+        state, loss = self._step(self._state(), (jnp.asarray(x), jnp.asarray(y)))
+        self._set(state)
+        return float(loss)
+
+    def train_epoch(self, x, y) -> float:
+        """All full batches of (x, y) in order, one compiled scan; returns the mean loss."""
+        n = (len(x) // self.batch_size) * self.batch_size
+        xs = jnp.asarray(x[:n]).reshape(-1, self.batch_size, *x.shape[1:])
+        ys = jnp.asarray(y[:n]).reshape(-1, self.batch_size, y.shape[-1])
+        state, losses = self._epoch(self._state(), xs, ys)
+        self._set(state)
+        return float(jnp.mean(losses))
+
+    def write_back(self) -> None:
+        """Copy the trained weights into the Keras model's variables."""
+        for var, value in zip(self.model.trainable_variables, self.tv):
+            var.assign(value)
+        for var, value in zip(self.model.non_trainable_variables, self.ntv):
+            var.assign(value)
+
+
+def native_trainer(model, learning_rate: float = 1e-3, batch_size: int = 32) -> NativeTrainer:
+    return NativeTrainer(model, learning_rate, batch_size)

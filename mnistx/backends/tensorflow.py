@@ -1,0 +1,107 @@
+"""TensorFlow side of the adapter (see mnistx/backends/__init__.py for the shared function list)."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from mnistx.backends._common import adam_update, cpu_device
+
+EPS = 1e-7  # Keras's epsilon, for the loss clip and Adam
+
+
+def versions() -> dict:
+    return {"tensorflow": tf.__version__}
+
+
+def has_gpu() -> bool:
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def threads() -> int:
+    import os
+
+    return tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count() or 1
+
+
+def device() -> str:
+    if has_gpu():
+        details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+        return f"gpu ({details.get('device_name', 'GPU')})"
+    return cpu_device(threads())
+
+
+def sync(x):
+    if has_gpu():
+        tf.test.experimental.sync_devices()
+    return x
+
+
+def set_tf32(enabled: bool) -> bool:
+    tf.config.experimental.enable_tensor_float_32_execution(enabled)
+    return enabled
+
+
+def gpu_peak_bytes() -> int | None:
+    return int(tf.config.experimental.get_memory_info("GPU:0")["peak"]) if has_gpu() else None
+
+
+def gradients(model, x, objective):
+    """(objective value, d/d trainable weights, d/d x) via tf.GradientTape."""
+    inputs = tf.convert_to_tensor(np.asarray(x, np.float32))
+    weights = model.trainable_variables
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        value = objective(model(inputs, training=False))
+    gw, gx = tape.gradient(value, [weights, inputs])
+    return float(value), [np.asarray(g) for g in gw], np.asarray(gx)
+
+
+def _cce(y, p):
+    return -tf.reduce_mean(tf.reduce_sum(y * tf.math.log(tf.clip_by_value(p, EPS, 1 - EPS)), axis=-1))
+
+
+class NativeTrainer:
+    """A tf.function (XLA-compiled) loop: GradientTape + Keras-formula Adam on the model's variables."""
+
+    def __init__(self, model, learning_rate: float = 1e-3, batch_size: int = 32):
+        self.model, self.lr, self.batch_size = model, learning_rate, batch_size
+        self.weights = [v.value for v in model.trainable_variables]  # the tf.Variables themselves
+        self.m = [tf.Variable(tf.zeros_like(w)) for w in self.weights]
+        self.v = [tf.Variable(tf.zeros_like(w)) for w in self.weights]
+        self.t = tf.Variable(0.0)
+        self._step = tf.function(self._update, jit_compile=True)
+        self._epoch = tf.function(self._loop, jit_compile=True)
+
+    def _update(self, x, y):
+        with tf.GradientTape() as tape:
+            loss = _cce(y, self.model(x, training=True))
+        grads = tape.gradient(loss, self.weights)
+        self.t.assign_add(1.0)
+        for w, g, m, v in zip(self.weights, grads, self.m, self.v):
+            nw, nm, nv = adam_update(tf.math, w, g, m, v, self.t, self.lr, eps=EPS)
+            w.assign(nw), m.assign(nm), v.assign(nv)
+        return loss
+
+    def _loop(self, xs, ys):
+        total = tf.constant(0.0)
+        for i in tf.range(tf.shape(xs)[0]):
+            total += self._update(xs[i], ys[i])
+        return total / tf.cast(tf.shape(xs)[0], tf.float32)
+
+    def train_step(self, x, y) -> float:
+        return float(self._step(tf.constant(x), tf.constant(y)))
+
+    def train_epoch(self, x, y) -> float:
+        """All full batches of (x, y) in order, one compiled loop; returns the mean loss."""
+        n = (len(x) // self.batch_size) * self.batch_size
+        xs = tf.reshape(tf.constant(x[:n]), (-1, self.batch_size, *x.shape[1:]))
+        ys = tf.reshape(tf.constant(y[:n]), (-1, self.batch_size, y.shape[-1]))
+        return float(self._epoch(xs, ys))
+
+    def write_back(self) -> None:
+        """Nothing to copy: the loop assigned the Keras variables in place."""
+
+
+def native_trainer(model, learning_rate: float = 1e-3, batch_size: int = 32) -> NativeTrainer:
+    return NativeTrainer(model, learning_rate, batch_size)

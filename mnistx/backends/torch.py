@@ -1,0 +1,102 @@
+"""PyTorch side of the adapter (see mnistx/backends/__init__.py for the shared function list)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from mnistx.backends._common import cpu_device
+
+EPS = 1e-7  # Keras's epsilon, for the loss clip and Adam
+
+
+def versions() -> dict:
+    return {"torch": torch.__version__}
+
+
+def has_gpu() -> bool:
+    return torch.cuda.is_available()
+
+
+def threads() -> int:
+    return torch.get_num_threads()
+
+
+def device() -> str:
+    if has_gpu():
+        return f"gpu ({torch.cuda.get_device_name(0)})"
+    return cpu_device(threads())
+
+
+def _device():
+    return torch.device("cuda" if has_gpu() else "cpu")
+
+
+def sync(x):
+    if has_gpu():
+        torch.cuda.synchronize()
+    return x
+
+
+def set_tf32(enabled: bool) -> bool:
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+    torch.backends.cudnn.allow_tf32 = enabled
+    return enabled
+
+
+def gpu_peak_bytes() -> int | None:
+    return int(torch.cuda.max_memory_allocated()) if has_gpu() else None
+
+
+def gradients(model, x, objective):
+    """(objective value, d/d trainable weights, d/d x) via torch.autograd.grad."""
+    params = [v.value for v in model.trainable_variables]
+    inputs = torch.as_tensor(np.asarray(x, np.float32), device=params[0].device).requires_grad_(True)
+    value = objective(model(inputs, training=False))
+    grads = torch.autograd.grad(value, params + [inputs])
+    as_np = [g.detach().cpu().numpy() for g in grads]
+    return float(value.detach().cpu()), as_np[:-1], as_np[-1]
+
+
+class NativeTrainer:
+    """The Keras model used as a torch.nn.Module, trained by torch.optim.Adam (fused on CPU/GPU)."""
+
+    def __init__(self, model, learning_rate: float = 1e-3, batch_size: int = 32):
+        self.model, self.batch_size = model, batch_size
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        try:
+            self.opt = torch.optim.Adam(self.params, lr=learning_rate, eps=EPS, fused=True)
+        except (RuntimeError, TypeError):  # fused unsupported on this build/device
+            self.opt = torch.optim.Adam(self.params, lr=learning_rate, eps=EPS)
+        self.device = self.params[0].device
+
+    def _loss(self, x, y):
+        p = self.model(x, training=True)
+        return -(y * torch.log(torch.clamp(p, EPS, 1 - EPS))).sum(dim=-1).mean()
+
+    def _update(self, x, y):
+        loss = self._loss(x, y)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return loss.detach()
+
+    def train_step(self, x, y) -> float:
+        x = torch.as_tensor(np.asarray(x), device=self.device)
+        y = torch.as_tensor(np.asarray(y), device=self.device)
+        return float(self._update(x, y).cpu())
+
+    def train_epoch(self, x, y) -> float:
+        """All full batches of (x, y) in order; returns the mean loss."""
+        bs = self.batch_size
+        xt = torch.as_tensor(np.asarray(x), device=self.device)
+        yt = torch.as_tensor(np.asarray(y), device=self.device)
+        losses = [self._update(xt[i:i + bs], yt[i:i + bs]) for i in range(0, len(x) - bs + 1, bs)]
+        return float(torch.stack(losses).mean().cpu())
+
+    def write_back(self) -> None:
+        """Nothing to copy: torch updated the Keras variables' storage in place."""
+
+
+def native_trainer(model, learning_rate: float = 1e-3, batch_size: int = 32) -> NativeTrainer:
+    return NativeTrainer(model, learning_rate, batch_size)

@@ -1,0 +1,168 @@
+"""`mnistx` command line: argparse subcommands that call the library; nothing else lives here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from mnistx import __version__, spawn
+from mnistx.config import BACKENDS, DATA_ENV
+from mnistx.errors import MnistxError
+
+
+def _backend_arg(p, help_extra=""):
+    p.add_argument("--backend", choices=BACKENDS,
+                   help="Keras backend for this job (default: $KERAS_BACKEND, else tensorflow)" + help_extra)
+
+
+def _data_arg(p):
+    p.add_argument("--data", metavar="PATH",
+                   help=f"MNIST as a Keras-layout .npz or a folder of IDX files "
+                        f"(default: ${DATA_ENV}, else Keras's download)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from mnistx.config import TrainConfig as T
+
+    ap = argparse.ArgumentParser(prog="mnistx", description="One Keras 3 MNIST model on TensorFlow, "
+                                 "JAX and PyTorch: train, introspect, check parity, benchmark.")
+    ap.add_argument("--version", action="version", version=f"mnistx {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a model with the worksheet recipe; write a run directory")
+    _backend_arg(p)
+    _data_arg(p)
+    p.add_argument("--model", default=T.model, help="mlp (the worksheet's) or cnn (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=T.epochs, help="default: %(default)s")
+    p.add_argument("--batch-size", type=int, default=T.batch_size, help="default: %(default)s")
+    p.add_argument("--seed", type=int, default=T.seed, help="default: %(default)s")
+    p.add_argument("--train-limit", type=int, metavar="N", help="use only the first N training images")
+    p.add_argument("--jit-compile", choices=["auto", "true", "false"], default="auto",
+                   help="Keras compile(jit_compile=...) (default: %(default)s)")
+    p.add_argument("--steps-per-execution", type=int, default=T.steps_per_execution,
+                   help="Keras compile(steps_per_execution=...) (default: %(default)s)")
+    p.add_argument("--out", metavar="DIR", help="run directory (default: runs/<model>-<backend>-<time>)")
+
+    p = sub.add_parser("introspect", help="save every worksheet figure for a run directory")
+    p.add_argument("run_dir", help="a run directory written by `mnistx train` on any backend")
+    _backend_arg(p, "; any backend can load any run")
+    _data_arg(p)
+    p.add_argument("--image-index", type=int, default=42, help="test image for the confidence chart "
+                   "(default: %(default)s, the worksheet's)")
+    p.add_argument("--out", metavar="DIR", help="figure folder (default: RUN_DIR/introspect-<backend>)")
+
+    p = sub.add_parser("info", help="installed backends, versions and devices")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)  # child: describe()
+
+    from mnistx.cli_jobs import add_job_parsers
+
+    add_job_parsers(sub)
+    return ap
+
+
+def _in_backend(args, argv) -> int | None:
+    """Honour --backend: set KERAS_BACKEND before keras loads, else re-run in a child process."""
+    backend = getattr(args, "backend", None)
+    if not backend:
+        return None
+    if not spawn.installed(backend):
+        raise MnistxError(f"backend '{backend}' is not installed; {spawn.install_hint(backend)}")
+    if "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = backend
+        return None
+    import keras
+
+    if keras.backend.backend() == backend:
+        return None
+    rest, skip = [], False
+    for a in argv:
+        if skip or a.startswith("--backend="):
+            skip = False
+            continue
+        if a == "--backend":
+            skip = True
+            continue
+        rest.append(a)
+    return spawn.run_in_backend(backend, rest)
+
+
+def cmd_train(args) -> int:
+    from mnistx import data, train
+    from mnistx.config import TrainConfig
+    from mnistx.runs import default_run_dir
+
+    jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
+    cfg = TrainConfig(model=args.model, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                      train_limit=args.train_limit, jit_compile=jit,
+                      steps_per_execution=args.steps_per_execution)
+    if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.steps_per_execution < 1:
+        raise MnistxError("--epochs, --batch-size and --steps-per-execution must be at least 1")
+    raw = data.load(args.data)
+    prepared = data.prepare(raw, cfg.validation_split, cfg.train_limit)
+    from mnistx import models
+
+    models.build(cfg.model)  # unknown model names fail before any work
+    import keras
+
+    run_dir = args.out or default_run_dir(keras.backend.backend(), cfg.model)
+    print(f"mnistx train: {cfg.model} on {keras.backend.backend()}, {cfg.epochs} epoch(s), "
+          f"data {raw.source} -> {run_dir}", flush=True)
+    metrics = train.train(cfg, prepared, run_dir)
+    print(f"test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f}, "
+          f"{sum(metrics['seconds_per_epoch']) / len(metrics['seconds_per_epoch']):.2f} s/epoch; "
+          f"run directory: {run_dir}")
+    return 0
+
+
+def cmd_introspect(args) -> int:
+    from mnistx import data, runs
+    from mnistx.config import IntrospectConfig
+    from mnistx.introspect import introspect_run
+
+    runs.check_run_dir(args.run_dir)
+    raw = data.load(args.data)
+    s = introspect_run(args.run_dir, raw, args.out, IntrospectConfig(image_index=args.image_index))
+    print(f"introspect on {s['backend']} (trained on {s['trained_on']}): test accuracy "
+          f"{s['test_accuracy']:.4f}; argmax agrees with the training backend on "
+          f"{s['argmax_agree']}/{s['test_images']} images (max |dp| {s['max_abs_prob_diff']:.2e})")
+    for name, path in s["figures"].items():
+        print(f"  {name:14s} {path}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    if args.probe:
+        from mnistx import backends
+
+        print(json.dumps(backends.describe()))
+        return 0
+    from mnistx.info import probe_all, format_table
+
+    rows = probe_all()
+    print(json.dumps(rows, indent=2) if args.json else format_table(rows))
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "introspect": cmd_introspect, "info": cmd_info}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter, before keras loads
+    args = _parser().parse_args(argv)
+    try:
+        code = _in_backend(args, argv)
+        if code is not None:
+            return code
+        from mnistx.cli_jobs import JOB_COMMANDS
+
+        return {**COMMANDS, **JOB_COMMANDS}[args.command](args)
+    except MnistxError as exc:
+        print(f"mnistx: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("mnistx: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,94 @@
+"""Every job's settings and their defaults, in one place.
+
+The defaults of `TrainConfig` are the worksheet's recipe (adam, categorical cross-entropy,
+5 epochs, batch 32, the last 20% of the training images held out for validation).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+BACKENDS = ("tensorflow", "jax", "torch")
+DATA_ENV = "MNISTX_DATA"  # path to a Keras-layout .npz or an IDX folder
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str = "mlp"
+    epochs: int = 5
+    batch_size: int = 32
+    validation_split: float = 0.2  # last fraction of the training set, as Keras's fit does
+    learning_rate: float = 1e-3  # Adam, Keras defaults otherwise
+    seed: int = 42
+    train_limit: int | None = None  # use only the first N training images (quick runs)
+    jit_compile: str | bool = "auto"
+    steps_per_execution: int = 1
+
+
+@dataclass(frozen=True)
+class IntrospectConfig:
+    image_index: int = 42  # the worksheet's test image for the confidence chart
+    n_samples: int = 10  # sample grid panels
+    n_neurons: int = 10  # first-layer weight images
+    n_errors: int = 10  # misclassified panels
+    saliency_indices: tuple[int, ...] = (0, 1, 2, 3, 42)
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """Max abs differences allowed between two backends (float32), set from measurement.
+
+    See docs/portability.md for the measured figures behind each tier.
+    """
+
+    weights: float = 0.0  # weights read back from the same .weights.h5: bit-identical
+    probs: float = 2e-6  # softmax outputs on 10,000 test images
+    logits: float = 1e-5  # pre-softmax values (magnitude ~10)
+    activations: float = 1e-5  # every layer's output
+    loss: float = 1e-6
+    grads: float = 1e-6  # d loss / d weights and d loss / d input
+    saliency: float = 1e-6
+    trajectory: float = 5e-6  # weights after K Adam steps
+    checkpoint: float = 2e-6  # predictions of a checkpoint loaded in another backend
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ParityConfig:
+    model: str = "mlp"
+    backends: tuple[str, ...] = BACKENDS
+    n_images: int = 10_000  # test images for the forward pass
+    n_activation_images: int = 256  # images for per-layer activations and gradients
+    steps: int = 20  # training-trajectory length (Adam steps)
+    batch_size: int = 32
+    seed: int = 42
+    timeout_s: float = 600.0  # per child
+    plant: float = 0.0  # add this to one weight of the last backend's copy (self-test)
+    tf32: bool = False  # GPU only: TF32 matmuls stay off while comparing
+    tolerances: Tolerances = field(default_factory=Tolerances)
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    models: tuple[str, ...] = ("mlp",)
+    backends: tuple[str, ...] = BACKENDS
+    modes: tuple[str, ...] = ("keras-default", "keras-tuned", "native")
+    step_batch_sizes: tuple[int, ...] = (32, 128, 512)
+    infer_batch_sizes: tuple[int, ...] = (1, 8, 64, 512, 8192)
+    timed_steps: int = 50  # steady-state steps timed after warm-up
+    warmup_steps: int = 5
+    epoch_samples: int = 48_000  # one worksheet epoch (60k minus the 20% validation split)
+    epochs: int = 1
+    tuned_steps_per_execution: int = 50
+    device: str = "auto"  # auto | cpu | gpu
+    timeout_s: float = 1800.0
+
+    @classmethod
+    def quick(cls, **kw) -> "BenchConfig":
+        base = dict(step_batch_sizes=(32, 512), infer_batch_sizes=(1, 512, 8192), timed_steps=20,
+                    warmup_steps=3, epoch_samples=12_000)
+        base.update(kw)
+        return cls(**base)

@@ -1,0 +1,182 @@
+"""Load, validate and prepare MNIST.
+
+Sources, in order: an explicit path (`--data`), the `MNISTX_DATA` environment variable, else
+`keras.datasets.mnist.load_data()` (Keras downloads and caches it). A path may be a Keras-layout
+`.npz` (x_train, y_train, x_test, y_test) or a folder with the four original IDX files, plain or
+`.gz`. Images are (N, 28, 28) uint8 0..255 on disk and float32 in [0, 1] once prepared.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mnistx.config import DATA_ENV
+from mnistx.errors import DataError
+
+NUM_CLASSES = 10
+IMAGE_SHAPE = (28, 28)
+_KEYS = ("x_train", "y_train", "x_test", "y_test")
+_IDX = {  # key -> (file stem, magic number)
+    "x_train": ("train-images", 2051),
+    "y_train": ("train-labels", 2049),
+    "x_test": ("t10k-images", 2051),
+    "y_test": ("t10k-labels", 2049),
+}
+
+
+@dataclass(frozen=True)
+class MNIST:
+    """Raw MNIST: images (N, 28, 28) uint8, labels (N,) uint8; `source` says where it came from."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Training-ready arrays: x float32 (N, 28, 28) in [0, 1]; y one-hot float32 (N, 10);
+    `labels_*` the integer labels. Validation is the LAST fraction of the training set."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    labels_test: np.ndarray
+    source: str
+
+
+def resolve_path(path: str | os.PathLike | None = None) -> Path | None:
+    """The local source to read, or None for Keras's download."""
+    chosen = path if path not in (None, "") else os.environ.get(DATA_ENV) or None
+    return Path(chosen).expanduser() if chosen is not None else None
+
+
+def load(path: str | os.PathLike | None = None) -> MNIST:
+    """Load and validate raw MNIST from `path`, `$MNISTX_DATA`, or Keras's download."""
+    local = resolve_path(path)
+    if local is None:
+        arrays, source = _download(), "keras.datasets.mnist"
+    elif not local.exists():
+        raise DataError(f"MNIST data not found at '{local}'; pass --data PATH to a Keras-layout .npz "
+                        f"or an IDX folder, or set {DATA_ENV}")
+    elif local.is_dir():
+        arrays, source = _read_idx_folder(local), str(local)
+    else:
+        arrays, source = _read_npz(local), str(local)
+    validate(arrays, source)
+    return MNIST(*(arrays[k] for k in _KEYS), source=source)
+
+
+def validate(arrays: dict, source: str) -> None:
+    """Raise DataError unless `arrays` holds MNIST-shaped images in 0..255 and labels in 0..9."""
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim != 3 or x.shape[1:] != IMAGE_SHAPE:
+            raise DataError(f"{source}: x_{split} has shape {x.shape}, expected (N, 28, 28)")
+        if not np.issubdtype(x.dtype, np.integer) or x.min(initial=0) < 0 or x.max(initial=0) > 255:
+            raise DataError(f"{source}: x_{split} must be integer pixels in 0..255 (got {x.dtype})")
+        if y.ndim != 1 or len(y) != len(x):
+            raise DataError(f"{source}: y_{split} has shape {y.shape}, expected ({len(x)},)")
+        if len(x) == 0:
+            raise DataError(f"{source}: the {split} split is empty")
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= NUM_CLASSES:
+            raise DataError(f"{source}: y_{split} has labels outside 0..9 "
+                            f"(min {y.min()}, max {y.max()}, dtype {y.dtype})")
+
+
+def prepare(raw: MNIST, validation_split: float = 0.2, train_limit: int | None = None) -> Prepared:
+    """Normalize to float32 [0, 1], one-hot the labels, hold out the last `validation_split`."""
+    if not 0.0 <= validation_split < 1.0:
+        raise DataError(f"validation_split must be in [0, 1), got {validation_split}")
+    x, y = raw.x_train, raw.y_train
+    if train_limit is not None:
+        if train_limit < 2:
+            raise DataError(f"train_limit must be at least 2, got {train_limit}")
+        x, y = x[:train_limit], y[:train_limit]
+    n_val = int(round(len(x) * validation_split))
+    cut = len(x) - n_val
+    return Prepared(
+        x_train=normalize(x[:cut]), y_train=one_hot(y[:cut]),
+        x_val=normalize(x[cut:]), y_val=one_hot(y[cut:]),
+        x_test=normalize(raw.x_test), y_test=one_hot(raw.y_test),
+        labels_test=raw.y_test.astype(np.int64), source=raw.source)
+
+
+def normalize(images: np.ndarray) -> np.ndarray:
+    """uint8 0..255 (N, 28, 28) -> float32 0..1, as the worksheet's `x / 255.0`."""
+    return (images.astype(np.float32) / np.float32(255.0)).astype(np.float32)
+
+
+def one_hot(labels: np.ndarray) -> np.ndarray:
+    """(N,) ints 0..9 -> (N, 10) float32, as `keras.utils.to_categorical`."""
+    return np.eye(NUM_CLASSES, dtype=np.float32)[np.asarray(labels, dtype=np.int64)]
+
+
+def _download() -> dict:
+    import keras  # only here: reading local files needs no backend
+
+    try:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    except Exception as exc:  # network, cache or checksum trouble
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"could not download MNIST through Keras ({reason}); pass --data PATH to a "
+                        f"local mnist.npz or IDX folder, or set {DATA_ENV}") from None
+    return dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+
+
+def _read_npz(path: Path) -> dict:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in _KEYS if k not in f.files]
+            if missing:
+                raise DataError(f"{path}: missing keys {missing}; a Keras-layout MNIST .npz has "
+                                f"{list(_KEYS)} (found {f.files})")
+            return {k: f[k] for k in _KEYS}
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable .npz archive ({type(exc).__name__}: "
+                        f"{str(exc)[:120]}); re-download it or point --data at another copy") from None
+
+
+def _read_idx_folder(folder: Path) -> dict:
+    arrays = {}
+    for key, (stem, magic) in _IDX.items():
+        kind = "idx3" if magic == 2051 else "idx1"
+        names = [f"{stem}-{kind}-ubyte", f"{stem}.{kind}-ubyte"]
+        found = [folder / (n + gz) for n in names for gz in ("", ".gz") if (folder / (n + gz)).is_file()]
+        if not found:
+            raise DataError(f"{folder}: no {names[0]}[.gz] file; an IDX folder holds the four "
+                            "original MNIST files (train-images, train-labels, t10k-images, t10k-labels)")
+        arrays[key] = read_idx(found[0], magic)
+    return arrays
+
+
+def read_idx(path: Path, magic: int) -> np.ndarray:
+    """Read one IDX file (plain or .gz): 2051 = images (N, 28, 28) uint8, 2049 = labels (N,)."""
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path}: cannot read ({exc})") from None
+    ndim = 3 if magic == 2051 else 1
+    header = 4 + 4 * ndim
+    if len(data) < header or int.from_bytes(data[:4], "big") != magic:
+        raise DataError(f"{path}: not an IDX file with magic number {magic}")
+    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    expected = header + int(np.prod(dims))
+    if len(data) != expected:
+        raise DataError(f"{path}: truncated or padded ({len(data)} bytes, header says {expected})")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)

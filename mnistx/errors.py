@@ -1,0 +1,16 @@
+"""The one exception type a user sees: a single line that says what to do."""
+
+
+class MnistxError(Exception):
+    """A user-facing error. The CLI prints `mnistx: error: <message>` and exits with `exit_code`."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, exit_code: int | None = None):
+        super().__init__(" ".join(str(message).split()))  # always one line
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class DataError(MnistxError):
+    """MNIST could not be found, read or validated."""

@@ -1,0 +1,92 @@
+"""Introspection of a run directory: every worksheet figure, saved as PNG.
+
+A figure function takes arrays (or a model) and returns a matplotlib Figure; `introspect_run`
+loads a run saved by any backend into the current one and saves them all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mnistx import runs
+from mnistx.config import IntrospectConfig
+from mnistx.data import MNIST, normalize
+from mnistx.introspect.curves import training_curves
+from mnistx.introspect.predictions import confidence, confusion_matrix, misclassified_grid
+from mnistx.introspect.samples import sample_grid
+from mnistx.introspect.saliency import saliency, saliency_grid
+from mnistx.introspect.weights import first_layer_weights
+
+FIGURES = ("samples", "weights", "confidence", "misclassified", "curves", "confusion", "saliency")
+
+
+def load_run_model(run_dir):
+    """The run's model.keras, loaded into the current backend."""
+    import keras
+
+    return keras.saving.load_model(runs.check_run_dir(run_dir) / "model.keras")
+
+
+def make_figures(model, raw: MNIST, probs: np.ndarray, history: dict,
+                 cfg: IntrospectConfig = IntrospectConfig()) -> dict:
+    """name -> Figure for every name in FIGURES; probs (N_test, 10) from `model`."""
+    from mnistx.models import first_weighted_layer
+
+    x_test, labels = normalize(raw.x_test), raw.y_test.astype(np.int64)
+    if not 0 <= cfg.image_index < len(x_test):
+        raise IndexError(f"image index {cfg.image_index} outside the {len(x_test)} test images")
+    layer = first_weighted_layer(model)
+    idx = np.array([i for i in cfg.saliency_indices if i < len(x_test)], dtype=np.int64)
+    maps = saliency(model, x_test[idx], labels[idx])
+    import keras
+
+    return {
+        "samples": sample_grid(raw.x_train, raw.y_train, cfg.n_samples),
+        "weights": first_layer_weights(keras.ops.convert_to_numpy(layer.kernel), cfg.n_neurons,
+                                       layer.name),
+        "confidence": confidence(x_test[cfg.image_index], probs[cfg.image_index],
+                                 labels[cfg.image_index], f"Test image #{cfg.image_index}"),
+        "misclassified": misclassified_grid(x_test, probs, labels, cfg.n_errors),
+        "curves": training_curves(history),
+        "confusion": confusion_matrix(probs, labels),
+        "saliency": saliency_grid(x_test[idx], {keras.backend.backend(): maps}, labels[idx]),
+    }
+
+
+def introspect_run(run_dir, raw: MNIST, out_dir=None, cfg: IntrospectConfig = IntrospectConfig()) -> dict:
+    """Load the run in this backend, re-predict the test set, save every figure as PNG.
+
+    Returns a summary: figure paths, and how the predictions compare with the training backend's
+    saved test_probs.npy (argmax agreement count, max abs probability difference).
+    """
+    import keras
+
+    from mnistx.errors import MnistxError
+
+    run_dir = runs.check_run_dir(run_dir)
+    backend = keras.backend.backend()
+    out_dir = Path(out_dir) if out_dir else run_dir / f"introspect-{backend}"
+    model = load_run_model(run_dir)
+    probs = np.asarray(model.predict(normalize(raw.x_test), batch_size=256, verbose=0), np.float32)
+    saved = np.load(run_dir / "test_probs.npy")
+    if saved.shape != probs.shape:
+        raise MnistxError(f"{run_dir}: test_probs.npy has shape {saved.shape} but this test set gives "
+                          f"{probs.shape}; introspect with the data the run was trained on")
+    try:
+        figures = make_figures(model, raw, probs, runs.read_json(run_dir / "history.json"), cfg)
+    except IndexError as exc:
+        raise MnistxError(str(exc)) from None
+    paths = {name: str(runs.save_figure(fig, out_dir / f"{name}.png")) for name, fig in figures.items()}
+    summary = {
+        "run_dir": str(run_dir), "backend": backend,
+        "trained_on": runs.read_json(run_dir / "meta.json").get("backend"),
+        "test_images": len(probs),
+        "argmax_agree": int((probs.argmax(1) == saved.argmax(1)).sum()),
+        "max_abs_prob_diff": float(np.abs(probs - saved).max()),
+        "test_accuracy": float((probs.argmax(1) == raw.y_test).mean()),
+        "figures": paths,
+    }
+    runs.write_json(out_dir / "introspect.json", summary)
+    return summary

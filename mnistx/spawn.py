@@ -1,0 +1,125 @@
+"""Run mnistx jobs in child processes, one backend each (a process's backend is fixed at its
+first `import keras`). Nothing here imports keras or a backend framework."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from mnistx.config import BACKENDS
+
+_MODULE = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+_DIST = {"tensorflow": ("tensorflow-cpu", "tensorflow"), "jax": ("jax",), "torch": ("torch",)}
+
+
+def installed(backend: str) -> bool:
+    """True when the backend's framework can be imported (checked without importing it)."""
+    return importlib.util.find_spec(_MODULE[backend]) is not None
+
+
+def version(backend: str) -> str | None:
+    for dist in _DIST[backend]:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def install_hint(backend: str) -> str:
+    return f"pip install -r backends/{backend}/requirements-cpu.txt"
+
+
+def check_backends(names) -> tuple[str, ...]:
+    from mnistx.errors import MnistxError
+
+    bad = [n for n in names if n not in BACKENDS]
+    if bad:
+        raise MnistxError(f"unknown backend(s) {', '.join(bad)}; choose from {', '.join(BACKENDS)}")
+    return tuple(names)
+
+
+def child_env(backend: str, extra: dict | None = None) -> dict:
+    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONUNBUFFERED="1")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter
+    env.update(extra or {})
+    return env
+
+
+def mnistx_argv(*args) -> list[str]:
+    return [sys.executable, "-m", "mnistx", *map(str, args)]
+
+
+@dataclass
+class ChildResult:
+    backend: str
+    returncode: int | None  # None: never started (not installed)
+    seconds: float
+    log: str  # path of the child's combined stdout/stderr
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(Path(self.log).read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def reason(self) -> str:
+        if self.returncode is None:
+            return f"not installed ({install_hint(self.backend)})"
+        if self.timed_out:
+            return f"timed out after {self.seconds:.0f} s"
+        return f"exit code {self.returncode}"
+
+
+def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel: bool = True,
+                 progress=print, env_extra: dict | None = None) -> dict[str, ChildResult]:
+    """Run argv per backend (`jobs`: backend -> argv) with output to log_dir/<backend>.log.
+
+    Children run side by side when `parallel`, else one after another; each is killed after
+    timeout_s. Never raises for a failed child: its ChildResult says what happened.
+    """
+    log_dir = Path(log_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    results, waiting = {}, list(jobs)
+    running: dict[str, tuple[subprocess.Popen, float, object]] = {}
+    while waiting or running:
+        while waiting and (parallel or not running):
+            backend = waiting.pop(0)
+            log = log_dir / f"{backend}.log"
+            fh = open(log, "w")
+            proc = subprocess.Popen(jobs[backend], stdout=fh, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, env=child_env(backend, env_extra))
+            running[backend] = (proc, time.perf_counter(), fh)
+            progress(f"  [{backend}] started (log: {log})")
+        time.sleep(0.1)
+        for backend, (proc, start, fh) in list(running.items()):
+            elapsed = time.perf_counter() - start
+            timed_out = proc.poll() is None and elapsed > timeout_s
+            if timed_out:
+                proc.kill()
+                proc.wait()
+            if proc.poll() is not None:
+                fh.close()
+                del running[backend]
+                res = ChildResult(backend, proc.returncode, elapsed, str(log_dir / f"{backend}.log"),
+                                  timed_out)
+                results[backend] = res
+                progress(f"  [{backend}] {'done' if res.ok else 'FAILED: ' + res.reason()} "
+                         f"in {elapsed:.1f} s")
+    return results
+
+
+def run_in_backend(backend: str, argv: list[str]) -> int:
+    """Re-run an mnistx command in a child with KERAS_BACKEND=backend; output passes through."""
+    return subprocess.call(mnistx_argv(*argv), env=child_env(backend))

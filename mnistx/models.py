@@ -64,7 +64,7 @@ def first_weighted_layer(model: keras.Model) -> keras.layers.Layer:
 
 def layer_outputs_model(model: keras.Model) -> keras.Model:
     """A model that returns every layer's output (list, in layer order) for the same input."""
-    return keras.Model(model.inputs, [layer.output for layer in model.layers])
+    return keras.Model(model.inputs[0], [layer.output for layer in model.layers])
 
 
 def logits(model: keras.Model, penultimate: "keras.KerasTensor") -> "keras.KerasTensor":

@@ -1,0 +1,45 @@
+"""Shared fixtures. The suite runs once per backend (KERAS_BACKEND); see tests/matrix.py."""
+
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+
+# Like Keras's own conftest: torch must be imported before tensorflow in one process.
+if importlib.util.find_spec("torch") is not None:
+    import torch  # noqa: F401
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def backend():
+    import keras
+
+    return keras.backend.backend()
+
+
+@pytest.fixture(scope="session")
+def raw():
+    """The real MNIST ($MNISTX_DATA in CI, else Keras's download)."""
+    from mnistx import data
+
+    return data.load()
+
+
+@pytest.fixture(scope="session")
+def worksheet_run(tmp_path_factory, raw):
+    """The worksheet's full recipe (mlp, 5 epochs, batch 32) trained once per backend."""
+    from mnistx import data, train
+    from mnistx.config import TrainConfig
+
+    run_dir = tmp_path_factory.mktemp("run")
+    cfg = TrainConfig()
+    metrics = train.train(cfg, data.prepare(raw, cfg.validation_split), run_dir, verbose=0)
+    return run_dir, metrics
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

@@ -1,0 +1,40 @@
+"""The adapter's gradients against the closed-form softmax-regression gradient (numpy)."""
+
+import keras
+import numpy as np
+
+from mnistx import backends
+
+
+def _softmax_regression(rng):
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="softmax")])
+    w = rng.standard_normal((6, 4)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    model.set_weights([w, b])
+    return model, w, b
+
+
+def test_loss_gradients_match_closed_form(rng):
+    model, w, b = _softmax_regression(rng)
+    x = rng.standard_normal((8, 6)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 8)]
+    z = x @ w + b
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    loss_ref = -np.mean(np.sum(y * np.log(p), 1))
+    dz = (p - y) / len(x)  # d mean-CCE / d logits
+    objective = lambda out: keras.ops.mean(keras.losses.categorical_crossentropy(y, out))  # noqa: E731
+    loss, (gw, gb), gx = backends.gradients(model, x, objective)
+    assert abs(loss - loss_ref) < 1e-5
+    np.testing.assert_allclose(gw, x.T @ dz, atol=1e-6)
+    np.testing.assert_allclose(gb, dz.sum(0), atol=1e-6)
+    np.testing.assert_allclose(gx, dz @ w.T, atol=1e-6)
+
+
+def test_describe_and_sync():
+    d = backends.describe()
+    assert d["backend"] == keras.backend.backend() and d["versions"]["keras"] == keras.__version__
+    assert d["device"] and d["threads"] >= 1
+    x = keras.ops.ones((3,))
+    assert backends.sync(x) is x
+    assert backends.gpu_peak_bytes() is None or backends.gpu_peak_bytes() > 0

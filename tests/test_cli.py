@@ -1,0 +1,59 @@
+"""The CLI: --help everywhere, and every bad input is one line on stderr with exit code 2."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mnistx.cli import main
+
+
+@pytest.mark.parametrize("cmd", [[], ["train"], ["introspect"], ["info"], ["parity"], ["bench"], ["compare"]])
+def test_help(cmd, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(cmd + ["--help"])
+    assert exit_.value.code == 0
+    assert "usage: mnistx" in capsys.readouterr().out
+
+
+def _bad_npz(tmp_path):
+    p = tmp_path / "labels.npz"
+    np.savez(p, x_train=np.zeros((3, 28, 28), np.uint8), y_train=np.array([1, 2, 11], np.uint8),
+             x_test=np.zeros((1, 28, 28), np.uint8), y_test=np.array([0], np.uint8))
+    return p
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--data", "/no/such/mnist.npz"], "not found"),
+    (["train", "--data", "{bad}"], "labels outside 0..9"),
+    (["train", "--model", "resnet"], "unknown model"),
+    (["train", "--epochs", "0"], "at least 1"),
+    (["introspect", "/no/such/run"], "does not exist"),
+])
+def test_bad_input_one_line_exit_2(args, message, tmp_path, capsys):
+    args = [str(_bad_npz(tmp_path)) if a == "{bad}" else a for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mnistx: error:") and message in err and "\n" not in err
+
+
+def test_no_traceback_from_the_console_entry(tmp_path):
+    truncated = tmp_path / "t.npz"
+    truncated.write_bytes(b"PK\x03\x04 not really a zip")
+    out = subprocess.run([sys.executable, "-m", "mnistx", "train", "--data", str(truncated)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [out.stderr.strip()]
+    assert "Traceback" not in out.stderr and "not a readable .npz" in out.stderr
+
+
+def test_train_and_introspect_small(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--epochs", "1", "--train-limit", "2000", "--out", str(run)]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    assert main(["introspect", str(run), "--out", str(tmp_path / "figs")]) == 0
+    out = capsys.readouterr().out
+    assert "argmax agrees with the training backend on 10000/10000" in out
+    assert (tmp_path / "figs" / "misclassified.png").stat().st_size > 0
+    assert main(["introspect", str(run), "--image-index", "10000"]) == 2

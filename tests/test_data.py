@@ -1,0 +1,123 @@
+"""The loader: canonical MNIST checks, IDX == npz, and one clear error per bad input."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from mnistx import data
+from mnistx.errors import DataError
+
+
+def test_canonical_mnist(raw):
+    assert raw.x_train.shape == (60000, 28, 28) and raw.x_test.shape == (10000, 28, 28)
+    assert raw.y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert raw.y_test[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert np.bincount(raw.y_train).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    x = raw.x_train / 255.0
+    assert abs(x.mean() - 0.1307) < 1e-4 and abs(x.std() - 0.3081) < 1e-4
+
+
+def test_prepare_matches_worksheet_numpy(raw):
+    p = data.prepare(raw, validation_split=0.2)
+    assert p.x_train.shape == (48000, 28, 28) and p.x_val.shape == (12000, 28, 28)
+    assert p.x_train.dtype == np.float32 and p.y_train.dtype == np.float32
+    # worksheet: x / 255.0 in float64; float32 rounding only
+    np.testing.assert_allclose(p.x_val, raw.x_train[48000:] / 255.0, atol=6e-8)
+    # the LAST 20% is validation, as Keras's validation_split takes it
+    np.testing.assert_array_equal(p.y_val.argmax(1), raw.y_train[48000:])
+    np.testing.assert_array_equal(p.y_test.sum(1), np.ones(10000, np.float32))
+
+
+def test_one_hot_matches_keras(rng):
+    import keras
+
+    y = rng.integers(0, 10, 50)
+    np.testing.assert_array_equal(data.one_hot(y), keras.utils.to_categorical(y, 10))
+
+
+def _write_idx(folder, raw, n, gz):
+    for key, (stem, magic) in data._IDX.items():
+        arr = getattr(raw, key)[:n]
+        kind = "idx3" if magic == 2051 else "idx1"
+        body = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in arr.shape) + arr.tobytes()
+        name = folder / f"{stem}-{kind}-ubyte"
+        if gz:
+            with gzip.open(str(name) + ".gz", "wb") as f:
+                f.write(body)
+        else:
+            name.write_bytes(body)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_folder_equals_npz(tmp_path, raw, gz):
+    _write_idx(tmp_path, raw, 300, gz)
+    got = data.load(tmp_path)
+    np.testing.assert_array_equal(got.x_train, raw.x_train[:300])
+    np.testing.assert_array_equal(got.y_test, raw.y_test[:300])
+
+
+def test_env_var_is_used(tmp_path, raw, monkeypatch):
+    path = tmp_path / "small.npz"
+    np.savez(path, x_train=raw.x_train[:20], y_train=raw.y_train[:20], x_test=raw.x_test[:5],
+             y_test=raw.y_test[:5])
+    monkeypatch.setenv("MNISTX_DATA", str(path))
+    assert len(data.load().x_train) == 20
+    assert len(data.load(path).x_test) == 5  # an explicit path wins too
+
+
+def _npz(tmp_path, **over):
+    arrays = dict(x_train=np.zeros((4, 28, 28), np.uint8), y_train=np.arange(4, dtype=np.uint8),
+                  x_test=np.zeros((2, 28, 28), np.uint8), y_test=np.arange(2, dtype=np.uint8))
+    arrays.update(over)
+    arrays = {k: v for k, v in arrays.items() if v is not None}
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("over, message", [
+    (dict(y_test=None), "missing keys"),
+    (dict(x_train=np.zeros((4, 28, 27), np.uint8)), "expected (N, 28, 28)"),
+    (dict(y_train=np.array([0, 1, 2, 10], np.uint8)), "labels outside 0..9"),
+    (dict(y_train=np.arange(3, dtype=np.uint8)), "expected (4,)"),
+    (dict(x_test=np.full((2, 28, 28), 300, np.int32)), "0..255"),
+])
+def test_bad_npz_is_one_clear_line(tmp_path, over, message):
+    with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")) as err:
+        data.load(_npz(tmp_path, **over))
+    assert "\n" not in str(err.value)
+
+
+def test_missing_and_corrupt_files(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        data.load(tmp_path / "nope.npz")
+    good = _npz(tmp_path).read_bytes()
+    (tmp_path / "trunc.npz").write_bytes(good[: len(good) // 2])
+    with pytest.raises(DataError, match="not a readable .npz"):
+        data.load(tmp_path / "trunc.npz")
+    with pytest.raises(DataError, match="no train-images"):
+        data.load(tmp_path)  # a folder without IDX files
+
+
+def test_truncated_idx(tmp_path, raw):
+    _write_idx(tmp_path, raw, 10, gz=False)
+    f = tmp_path / "train-images-idx3-ubyte"
+    f.write_bytes(f.read_bytes()[:-7])
+    with pytest.raises(DataError, match="truncated"):
+        data.load(tmp_path)
+    f.write_bytes(b"\x00\x00\x08\x01" + f.read_bytes()[4:])
+    with pytest.raises(DataError, match="magic number 2051"):
+        data.load(tmp_path)
+
+
+def test_download_failure_is_clear(monkeypatch):
+    import keras
+
+    def offline():
+        raise OSError("URL fetch failure: no network")
+
+    monkeypatch.delenv("MNISTX_DATA", raising=False)
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    with pytest.raises(DataError, match="could not download MNIST.*--data PATH"):
+        data.load()

@@ -1,0 +1,45 @@
+"""The registry: exactly the worksheet's MLP, and its forward pass against numpy."""
+
+import keras
+import numpy as np
+import pytest
+
+from mnistx import models
+from mnistx.errors import MnistxError
+
+
+def test_mlp_is_the_worksheet_network():
+    m = models.mlp()
+    kinds = [(type(l).__name__, getattr(l, "units", None), getattr(getattr(l, "activation", None),
+              "__name__", None)) for l in m.layers]
+    assert kinds == [("Flatten", None, None), ("Dense", 128, "relu"), ("Dense", 64, "relu"),
+                     ("Dense", 10, "softmax")]
+    assert m.count_params() == 784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10 == 109386
+    assert models.first_weighted_layer(m) is m.layers[1]  # the worksheet's model.layers[1]
+
+
+def test_cnn_shape_and_size():
+    m = models.cnn()
+    assert m.output_shape == (None, 10)
+    assert m.count_params() == 34826
+
+
+def test_mlp_forward_matches_numpy(rng):
+    """Same weights, numpy reference forward pass; float32 tolerance 2e-6."""
+    m = models.mlp()
+    x = rng.random((16, 28, 28), dtype=np.float32)
+    w1, b1, w2, b2, w3, b3 = m.get_weights()
+    h = np.maximum(x.reshape(16, -1) @ w1 + b1, 0)
+    h = np.maximum(h @ w2 + b2, 0)
+    z = h @ w3 + b3
+    ref = np.exp(z - z.max(1, keepdims=True))
+    ref /= ref.sum(1, keepdims=True)
+    got = keras.ops.convert_to_numpy(m(x))
+    np.testing.assert_allclose(got, ref, atol=2e-6)
+    penult = keras.ops.convert_to_numpy(models.layer_outputs_model(m)(x)[2])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(models.logits(m, penult)), z, atol=1e-5)
+
+
+def test_unknown_model():
+    with pytest.raises(MnistxError, match="unknown model 'resnet'.*mlp, cnn"):
+        models.build("resnet")

@@ -90,7 +90,7 @@ def _in_backend(args, argv) -> int | None:
 
 
 def cmd_train(args) -> int:
-    from mnistx import data, train
+    from mnistx import data
     from mnistx.config import TrainConfig
     from mnistx.runs import default_run_dir
 
@@ -100,9 +100,9 @@ def cmd_train(args) -> int:
                       steps_per_execution=args.steps_per_execution)
     if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.steps_per_execution < 1:
         raise MnistxError("--epochs, --batch-size and --steps-per-execution must be at least 1")
-    raw = data.load(args.data)
+    raw = data.load(args.data)  # bad data fails here, before Keras and its backend load
     prepared = data.prepare(raw, cfg.validation_split, cfg.train_limit)
-    from mnistx import models
+    from mnistx import models, train
 
     models.build(cfg.model)  # unknown model names fail before any work
     import keras

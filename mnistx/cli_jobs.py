@@ -2,8 +2,67 @@
 
 from __future__ import annotations
 
-JOB_COMMANDS: dict = {}
+import argparse
+import sys
+
+from mnistx.config import BACKENDS
+from mnistx.errors import MnistxError
+
+
+def _backends(text: str) -> tuple[str, ...]:
+    from mnistx.spawn import check_backends
+
+    return check_backends([b.strip() for b in text.split(",") if b.strip()])
+
+
+def _common(p, what: str):
+    p.add_argument("--backends", type=_backends, default=BACKENDS, metavar="A,B,C",
+                   help=f"backends to {what} (default: {','.join(BACKENDS)})")
+    p.add_argument("--data", metavar="PATH", help="MNIST .npz or IDX folder (default: $MNISTX_DATA, "
+                   "else Keras's download)")
 
 
 def add_job_parsers(sub) -> None:
-    """Added as each cross-backend job lands."""
+    from mnistx.config import ParityConfig as P
+
+    p = sub.add_parser("parity", help="check that the backends compute the same thing (exit 1 if not)")
+    _common(p, "compare")
+    p.add_argument("--model", default=P.model, help="registry model: mlp or cnn (default: %(default)s)")
+    p.add_argument("--run", metavar="RUN_DIR", help="take the model and weights from a run directory")
+    p.add_argument("--images", type=int, default=P.n_images, help="test images (default: %(default)s)")
+    p.add_argument("--steps", type=int, default=P.steps, help="Adam steps compared (default: %(default)s)")
+    p.add_argument("--plant", type=float, default=0.0, metavar="DELTA",
+                   help="self-test: add DELTA to one weight of the last backend's copy")
+    p.add_argument("--tf32", action="store_true", help="allow TF32 on GPU (default: off, as Keras's CI)")
+    p.add_argument("--sequential", action="store_true", help="one child at a time (default: side by side)")
+    p.add_argument("--timeout", type=float, default=P.timeout_s, help="seconds per child (default: %(default)s)")
+    p.add_argument("--out", default="out/parity", metavar="DIR", help="report folder (default: %(default)s)")
+    p.add_argument("--worker", metavar="DIR", help=argparse.SUPPRESS)
+
+
+def cmd_parity(args) -> int:
+    if args.worker:
+        from mnistx.parity import worker
+
+        worker.run(args.worker)
+        return 0
+    from mnistx.config import ParityConfig
+    from mnistx.parity.runner import run_parity
+
+    cfg = ParityConfig(model=args.model, backends=args.backends, n_images=args.images, steps=args.steps,
+                       plant=args.plant, tf32=args.tf32, parallel=not args.sequential,
+                       timeout_s=args.timeout)
+    s = run_parity(cfg, args.out, args.data, args.run)
+    failing = [c for c in s["checks"] if not c["passed"]]
+    for c in failing[:12]:
+        print(f"  FAIL {c['check']:18s} {c['pair']:24s} max|diff| {c['max_abs_diff']:.2e} "
+              f"> {c['tolerance']:.1e}  {c['detail']}")
+    for name, why in s["not_compared"].items():
+        print(f"  {name}: {why}")
+    print(f"parity {'PASS' if s['passed'] else 'FAIL'}: {len(s['checks']) - len(failing)}/{len(s['checks'])} "
+          f"checks within tolerance across {', '.join(s['compared']) or 'nothing'} in "
+          f"{s['wall_seconds']:.1f} s; report: {s['files']['markdown']}")
+    return 0 if s["passed"] else 1
+
+
+JOB_COMMANDS = {"parity": cmd_parity}

@@ -66,6 +66,9 @@ class ParityConfig:
     batch_size: int = 32
     seed: int = 42
     timeout_s: float = 600.0  # per child
+    parallel: bool = True  # children side by side (else one after another)
+    learning_rate: float = 1e-3
+    saliency_indices: tuple[int, ...] = IntrospectConfig.saliency_indices
     plant: float = 0.0  # add this to one weight of the last backend's copy (self-test)
     tf32: bool = False  # GPU only: TF32 matmuls stay off while comparing
     tolerances: Tolerances = field(default_factory=Tolerances)

@@ -45,6 +45,18 @@ def check_backends(names) -> tuple[str, ...]:
     return tuple(names)
 
 
+FAULT_ENV = "MNISTX_FAULT"  # comma-separated backends whose children fail on purpose (testing aid)
+
+
+def raise_injected_fault() -> None:
+    """In a child: fail at once if $MNISTX_FAULT names this process's backend."""
+    from mnistx.errors import MnistxError
+
+    backend = os.environ.get("KERAS_BACKEND", "")
+    if backend and backend in os.environ.get(FAULT_ENV, "").split(","):
+        raise MnistxError(f"fault injected for {backend} by ${FAULT_ENV} (a testing aid)", exit_code=3)
+
+
 def child_env(backend: str, extra: dict | None = None) -> dict:
     env = dict(os.environ, KERAS_BACKEND=backend, PYTHONUNBUFFERED="1")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter
@@ -83,11 +95,12 @@ class ChildResult:
 
 
 def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel: bool = True,
-                 progress=print, env_extra: dict | None = None) -> dict[str, ChildResult]:
+                 progress=print, env_extra: dict | None = None, on_done=None) -> dict[str, ChildResult]:
     """Run argv per backend (`jobs`: backend -> argv) with output to log_dir/<backend>.log.
 
     Children run side by side when `parallel`, else one after another; each is killed after
-    timeout_s. Never raises for a failed child: its ChildResult says what happened.
+    timeout_s; `on_done(result)` is called as each ends. Never raises for a failed child: its
+    ChildResult says what happened.
     """
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -115,6 +128,8 @@ def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel
                 res = ChildResult(backend, proc.returncode, elapsed, str(log_dir / f"{backend}.log"),
                                   timed_out)
                 results[backend] = res
+                if on_done:
+                    on_done(res)
                 progress(f"  [{backend}] {'done' if res.ok else 'FAILED: ' + res.reason()} "
                          f"in {elapsed:.1f} s")
     return results

@@ -5,17 +5,18 @@ The gradient comes from the backend adapter (jax.grad, tf.GradientTape or torch.
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 from matplotlib.figure import Figure
 
 
-def saliency(model: keras.Model, images: np.ndarray, classes: np.ndarray) -> np.ndarray:
+def saliency(model, images: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """images (N, 28, 28) float32, classes (N,) ints -> (N, 28, 28) float32 |d p_class / d x|.
 
     The objective sums each image's probability of its own class, so one backward pass gives
     every image's map (images do not interact in these models).
     """
+    import keras
+
     from mnistx import backends
 
     mask = keras.ops.one_hot(keras.ops.convert_to_tensor(np.asarray(classes, np.int32)), 10)

@@ -1,0 +1,1 @@
+"""Cross-backend parity: worker (child), checks (pure numpy), report, runner (parent)."""

@@ -1,0 +1,40 @@
+"""`mnistx parity` end to end across every backend, with this run's backend making the reference."""
+
+import json
+
+import keras
+import pytest
+
+from mnistx.cli import main
+from mnistx.config import BACKENDS, ParityConfig
+from mnistx.parity.runner import run_parity
+
+pytestmark = pytest.mark.e2e
+ORDER = (keras.backend.backend(), *[b for b in BACKENDS if b != keras.backend.backend()])
+
+
+def test_all_backends_agree_on_real_mnist(tmp_path):
+    s = run_parity(ParityConfig(backends=ORDER, n_images=2000, steps=10), tmp_path, progress=lambda m: None)
+    assert s["compared"] and sorted(s["compared"]) == sorted(BACKENDS), s["not_compared"]
+    assert s["passed"], [c for c in s["checks"] if not c["passed"]]
+    ck = [c for c in s["checks"] if c["check"] == "checkpoint"]
+    assert len(ck) == 2 * 9  # 3x3 saver -> loader, two formats
+    for name in ("parity.json", "parity.md", "heatmap.png", "divergence.png", "saliency.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert json.loads((tmp_path / "parity.json").read_text())["tolerances"]["weights"] == 0.0
+
+
+def test_planted_weight_and_crashed_child_are_reported(tmp_path, monkeypatch, capsys):
+    """A 1e-5 change in one weight of the last backend fails the weights tier; a child that
+    crashes is reported with its reason while the others are still compared; exit code 1."""
+    monkeypatch.setenv("MNISTX_FAULT", ORDER[1])
+    code = main(["parity", "--backends", ",".join(ORDER), "--images", "500", "--steps", "3",
+                 "--plant", "1e-5", "--out", str(tmp_path)])
+    assert code == 1
+    out = capsys.readouterr().out
+    s = json.loads((tmp_path / "parity.json").read_text())
+    assert s["compared"] == [ORDER[0], ORDER[2]]
+    assert "failed: exit code 3" in s["not_compared"][ORDER[1]] and "fault injected" in s["not_compared"][ORDER[1]]
+    failing = {c["check"] for c in s["checks"] if not c["passed"]}
+    assert "weights" in failing and "probs" not in failing
+    assert "FAIL weights" in out and "parity FAIL" in out

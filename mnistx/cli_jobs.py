@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from mnistx.config import BACKENDS
 from mnistx.errors import MnistxError
@@ -39,6 +40,61 @@ def add_job_parsers(sub) -> None:
     p.add_argument("--out", default="out/parity", metavar="DIR", help="report folder (default: %(default)s)")
     p.add_argument("--worker", metavar="DIR", help=argparse.SUPPRESS)
 
+    p = sub.add_parser("bench", help="time every backend: Keras default vs tuned vs native loop",
+                       description="Time every backend (one child each, one after another). "
+                       "`mnistx bench compare A.json B.json` shows ratios between two runs.")
+    _common(p, "time")
+    p.add_argument("--quick", action="store_true", help="fewer batch sizes and repeats (~3 min on 2 cores)")
+    p.add_argument("--models", default="mlp", metavar="M,N", help="mlp and/or cnn (default: %(default)s)")
+    p.add_argument("--modes", default="keras-default,keras-tuned,native", metavar="A,B",
+                   help="execution modes (default: %(default)s)")
+    p.add_argument("--epochs", type=int, help="timed epochs per mode (default: 3, quick: 1)")
+    p.add_argument("--device", choices=["auto", "cpu", "gpu"], default="auto",
+                   help="cpu hides GPUs from the children (default: %(default)s)")
+    p.add_argument("--timeout", type=float, default=1800.0, help="seconds per child (default: %(default)s)")
+    p.add_argument("--out", default="out/bench", metavar="DIR", help="result folder (default: %(default)s)")
+    p.add_argument("--worker", metavar="DIR", help=argparse.SUPPRESS)
+    bsub = p.add_subparsers(dest="bench_command", metavar="[compare]")
+    c = bsub.add_parser("compare", help="ratios between two bench.json files")
+    c.add_argument("a", help="baseline bench.json")
+    c.add_argument("b", help="bench.json to compare with it")
+
+
+def cmd_bench(args) -> int:
+    from mnistx import runs
+
+    if args.worker:
+        from mnistx.bench import worker
+
+        worker.run(args.worker)
+        return 0
+    if args.bench_command == "compare":
+        from mnistx.bench.report import compare
+
+        print(compare(runs.read_json(args.a), runs.read_json(args.b)))
+        return 0
+    from mnistx.bench.modes import MODES
+    from mnistx.bench.runner import run_bench
+    from mnistx.config import BenchConfig
+
+    modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
+    if not modes or any(m not in MODES for m in modes):
+        raise MnistxError(f"--modes takes a comma-separated subset of {', '.join(MODES)}")
+    kw = dict(backends=args.backends, models=tuple(m.strip() for m in args.models.split(",")),
+              modes=modes, device=args.device, timeout_s=args.timeout)
+    if args.epochs is not None:
+        if args.epochs < 1:
+            raise MnistxError("--epochs must be at least 1")
+        kw["epochs"] = args.epochs
+    cfg = BenchConfig.quick(**kw) if args.quick else BenchConfig(**kw)
+    s = run_bench(cfg, args.out, args.data, quick=args.quick)
+    print(Path(s["files"]["markdown"]).read_text())
+    failed = [b for b, r in s["backends"].items() if "error" in r and "not installed" not in r["error"]]
+    if not s["accuracy"]["passed"]:
+        print("bench: some mode left the accuracy band after one epoch (see the table)", file=sys.stderr)
+    print(f"bench: {s['wall_seconds']:.0f} s; results in {Path(s['files']['json']).parent}")
+    return 1 if failed or not s["accuracy"]["passed"] else 0
+
 
 def cmd_parity(args) -> int:
     if args.worker:
@@ -65,4 +121,4 @@ def cmd_parity(args) -> int:
     return 0 if s["passed"] else 1
 
 
-JOB_COMMANDS = {"parity": cmd_parity}
+JOB_COMMANDS = {"parity": cmd_parity, "bench": cmd_bench}

@@ -84,14 +84,17 @@ class BenchConfig:
     timed_steps: int = 50  # steady-state steps timed after warm-up
     warmup_steps: int = 5
     epoch_samples: int = 48_000  # one worksheet epoch (60k minus the 20% validation split)
-    epochs: int = 1
-    tuned_steps_per_execution: int = 50
+    epochs: int = 3  # timed epochs per mode (each from the same initial weights)
+    import_repeats: int = 3
+    validation_split: float = 0.2
+    seed: int = 42
+    accuracy_band: tuple[float, float] = (0.93, 0.99)  # test accuracy after one epoch, every mode
     device: str = "auto"  # auto | cpu | gpu
-    timeout_s: float = 1800.0
+    timeout_s: float = 1800.0  # per child
 
     @classmethod
     def quick(cls, **kw) -> "BenchConfig":
-        base = dict(step_batch_sizes=(32, 512), infer_batch_sizes=(1, 512, 8192), timed_steps=20,
-                    warmup_steps=3, epoch_samples=12_000)
+        base = dict(step_batch_sizes=(32, 512), infer_batch_sizes=(1, 512, 8192), timed_steps=50,
+                    warmup_steps=5, epochs=1, import_repeats=1)
         base.update(kw)
         return cls(**base)

@@ -9,7 +9,8 @@ import pytest
 from mnistx.cli import main
 
 
-@pytest.mark.parametrize("cmd", [[], ["train"], ["introspect"], ["info"], ["parity"], ["bench"], ["compare"]])
+@pytest.mark.parametrize("cmd", [[], ["train"], ["introspect"], ["info"], ["parity"], ["bench"],
+                                 ["bench", "compare"], ["compare"]])
 def test_help(cmd, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(cmd + ["--help"])

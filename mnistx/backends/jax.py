@@ -69,13 +69,17 @@ class NativeTrainer:
 
     def __init__(self, model, learning_rate: float = 1e-3, batch_size: int = 32):
         self.model, self.lr, self.batch_size = model, learning_rate, batch_size
-        self.tv = [v.value for v in model.trainable_variables]
-        self.ntv = [v.value for v in model.non_trainable_variables]
+        self.reset()
+        self._step = jax.jit(self._update)
+        self._epoch = jax.jit(self._scan)
+
+    def reset(self) -> None:
+        """Start again from the Keras model's current weights with fresh Adam state."""
+        self.tv = [v.value for v in self.model.trainable_variables]
+        self.ntv = [v.value for v in self.model.non_trainable_variables]
         self.m = [jnp.zeros_like(w) for w in self.tv]
         self.v = [jnp.zeros_like(w) for w in self.tv]
         self.t = jnp.zeros((), jnp.float32)
-        self._step = jax.jit(self._update)
-        self._epoch = jax.jit(self._scan)
 
     def _update(self, state, batch):
         tv, ntv, m, v, t = state

@@ -73,6 +73,12 @@ class NativeTrainer:
         self._step = tf.function(self._update, jit_compile=True)
         self._epoch = tf.function(self._loop, jit_compile=True)
 
+    def reset(self) -> None:
+        """Start again from the Keras model's current weights with fresh Adam state."""
+        for slot in self.m + self.v:
+            slot.assign(tf.zeros_like(slot))
+        self.t.assign(0.0)
+
     def _update(self, x, y):
         with tf.GradientTape() as tape:
             loss = _cce(y, self.model(x, training=True))

@@ -1,0 +1,163 @@
+"""The three execution modes, all on the SAME Keras model object and initial weights.
+
+keras-default  the worksheet's compile() + fit()
+keras-tuned    the fastest settings Keras itself offers on that backend (TUNED, chosen by
+               measurement: see docs/portability.md)
+native         a loop written in the framework itself (mnistx.backends.native_trainer)
+
+Every mode offers: prepare() (compile/trace, untimed), reset() (initial weights and fresh
+optimizer state), epoch(x, y) -> seconds, step_times(x, y, n, warmup) -> seconds per step,
+and `settings` (the resolved jit_compile, steps_per_execution).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import keras
+import numpy as np
+
+from mnistx import models
+from mnistx.bench.stats import intervals
+
+# Measured on the 2-core CPU (benchmarks/results/sweep-steps-per-execution-cpu.txt and
+# docs/portability.md): steps_per_execution takes the per-step dispatch cost off JAX (50: 0.42 s
+# vs 0.56 s per epoch) and TensorFlow (500 with XLA: 0.86 s vs 2.1 s; it divides the 1,500 steps
+# of an epoch, so no retrace); PyTorch refuses steps_per_execution > 1, and jit_compile=True
+# (torch.compile) cut its step from 3.5 ms to 1.5 ms after a ~21 s compile.
+TUNED = {
+    "jax": {"jit_compile": True, "steps_per_execution": 50},
+    "tensorflow": {"jit_compile": True, "steps_per_execution": 500},
+    "torch": {"jit_compile": True, "steps_per_execution": 1},
+}
+MODES = ("keras-default", "keras-tuned", "native")
+
+
+class _Stamps(keras.callbacks.Callback):
+    """perf_counter after each train batch (a batch = steps_per_execution steps), after the
+    loss is pulled to the host, which waits for the device."""
+
+    def __init__(self):
+        super().__init__()
+        self.stamps: list[float] = []
+
+    def on_train_begin(self, logs=None):
+        self.stamps.append(time.perf_counter())
+
+    def on_train_batch_end(self, batch, logs=None):
+        float((logs or {}).get("loss", 0.0))  # sync: the value must exist before the clock reads
+        self.stamps.append(time.perf_counter())
+
+
+class KerasMode:
+    def __init__(self, model: keras.Model, init_weights: list, batch_size: int, tuned: bool,
+                 lr: float = 1e-3):
+        self.model, self.init, self.batch_size, self.lr = model, init_weights, batch_size, lr
+        backend = keras.backend.backend()
+        self.kw = dict(TUNED[backend]) if tuned else {}
+        self.name = "keras-tuned" if tuned else "keras-default"
+
+    @property
+    def spe(self) -> int:
+        return self.kw.get("steps_per_execution", 1)
+
+    @property
+    def settings(self) -> dict:
+        return {"jit_compile": getattr(self.model, "jit_compile", None), "steps_per_execution": self.spe}
+
+    def prepare(self, x, y) -> float:
+        """Compile, build the optimizer, run a few steps to trace; returns seconds (first call)."""
+        models.compile_worksheet(self.model, self.lr, **self.kw)
+        self.model.optimizer.build(self.model.trainable_variables)
+        self._opt_init = [np.array(keras.ops.convert_to_numpy(v)) for v in self.model.optimizer.variables]
+        n = self.batch_size * self.spe * 2
+        start = time.perf_counter()
+        self.model.fit(x[:n], y[:n], batch_size=self.batch_size, epochs=1, verbose=0, shuffle=False)
+        return time.perf_counter() - start
+
+    def reset(self) -> None:
+        self.model.set_weights(self.init)
+        for var, value in zip(self.model.optimizer.variables, self._opt_init):
+            var.assign(value)
+
+    def epoch(self, x, y) -> float:
+        start = time.perf_counter()
+        self.model.fit(x, y, batch_size=self.batch_size, epochs=1, verbose=0, shuffle=False)
+        return time.perf_counter() - start  # fit returns host floats: the device is done
+
+    def step_times(self, x, y, n: int, warmup: int) -> list[float]:
+        """Seconds per step at self.batch_size: stamp intervals / steps per stamp.
+
+        A stamp comes after each execution of steps_per_execution steps (fewer when the data
+        holds fewer batches); fit runs as many epochs over a slice as it takes to get the
+        warm-up plus n steps (at least 5 stamps); the first stamps are dropped as warm-up."""
+        per = max(1, min(self.spe, len(x) // self.batch_size))
+        warm = 1 + math.ceil(warmup / per)
+        need = warm + max(math.ceil(n / per), 5 if per > 1 else n)
+        stamps_per_epoch = max(1, min(len(x) // (self.batch_size * per), need))
+        size = stamps_per_epoch * per * self.batch_size
+        stamps = _Stamps()
+        self.model.fit(x[:size], y[:size], batch_size=self.batch_size, epochs=math.ceil(need / stamps_per_epoch),
+                       verbose=0, shuffle=False, callbacks=[stamps])
+        return intervals(stamps.stamps, skip=warm, per=per)
+
+
+class NativeMode:
+    name = "native"
+
+    def __init__(self, model: keras.Model, init_weights: list, batch_size: int, lr: float = 1e-3):
+        self.model, self.init, self.batch_size, self.lr = model, init_weights, batch_size, lr
+        self.trainer = None
+
+    @property
+    def settings(self) -> dict:
+        compiled = getattr(self.trainer, "compiled", True)  # jax.jit / tf.function(jit_compile) always
+        return {"jit_compile": compiled, "steps_per_execution": None,
+                "loop": type(self.trainer).__module__ if self.trainer else None}
+
+    def prepare(self, x, y) -> float:
+        """Build the trainer and trace its step and epoch functions (same shapes as timed)."""
+        from mnistx import backends
+
+        self.model.set_weights(self.init)
+        start = time.perf_counter()
+        self.trainer = backends.native_trainer(self.model, self.lr, self.batch_size)
+        self.trainer.train_step(x[: self.batch_size], y[: self.batch_size])
+        first = time.perf_counter() - start
+        self.trainer.train_epoch(x, y)  # traces the whole-epoch loop where there is one
+        return first
+
+    def reset(self) -> None:
+        self.model.set_weights(self.init)
+        self.trainer.reset()
+
+    def epoch(self, x, y) -> float:
+        start = time.perf_counter()
+        self.trainer.train_epoch(x, y)  # returns a host float: synced
+        elapsed = time.perf_counter() - start
+        self.trainer.write_back()
+        return elapsed
+
+    def step_times(self, x, y, n: int, warmup: int) -> list[float]:
+        from mnistx.bench.stats import time_calls
+
+        bs = self.batch_size
+        batches = [(x[i * bs:(i + 1) * bs], y[i * bs:(i + 1) * bs]) for i in range(max(1, len(x) // bs))]
+        it = iter(range(10**9))
+
+        def step():
+            xb, yb = batches[next(it) % len(batches)]
+            return self.trainer.train_step(xb, yb)
+
+        times = time_calls(step, n, warmup, sync=lambda v: v)  # train_step returns a host float
+        self.trainer.write_back()
+        return times
+
+
+def make(mode: str, model, init_weights, batch_size: int):
+    if mode == "native":
+        return NativeMode(model, init_weights, batch_size)
+    if mode in ("keras-default", "keras-tuned"):
+        return KerasMode(model, init_weights, batch_size, tuned=mode == "keras-tuned")
+    raise ValueError(f"unknown mode {mode}; choose from {MODES}")

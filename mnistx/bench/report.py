@@ -1,0 +1,156 @@
+"""Benchmark report: bench.json, bench.md and three plots; `compare` of two bench.json files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from mnistx import runs
+from mnistx.bench.modes import MODES
+
+
+def goals(summary: dict, model: str = "mlp") -> dict:
+    """The issue's performance goals, computed from one run's epoch medians."""
+    rows = [r for r in summary["summary"] if r["model"] == model]
+    if not rows:
+        return {}
+    best = {}
+    for r in rows:
+        if r["backend"] not in best or r["epoch_s"] < best[r["backend"]]["epoch_s"]:
+            best[r["backend"]] = r
+    fastest, slowest = min(best.values(), key=lambda r: r["epoch_s"]), max(best.values(), key=lambda r: r["epoch_s"])
+    tuned = {r["backend"]: r["keras_over_native"] for r in rows if r["mode"] == "keras-tuned"}
+    return {"model": model,
+            "tuned_over_native": tuned, "tuned_over_native_goal": 1.25,
+            "slowest_best_over_fastest_best": slowest["epoch_s"] / fastest["epoch_s"],
+            "slowest_best": f"{slowest['backend']} {slowest['mode']}", "fastest_best": f"{fastest['backend']} {fastest['mode']}",
+            "backend_ratio_goal": 2.0, "fastest_epoch_s": fastest["epoch_s"], "fastest_epoch_goal_s": 0.75}
+
+
+def markdown(summary: dict) -> str:
+    bk = summary["backends"]
+    lines = [f"# Benchmark{' (quick)' if summary['quick'] else ''}: {summary['host']['date_utc']}", "",
+             "Epoch = one worksheet epoch (48,000 images, batch 32) from the same initial weights; "
+             "median (p5-p95) of the timed epochs, after an untimed warm-up.", "",
+             "| backend | model | mode | epoch s | step ms (b=32) | first call s | jit_compile | x native | test acc |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    acc = {(r["backend"], r["model"], r["mode"]): r for r in summary["accuracy"]["rows"]}
+    for r in summary["summary"]:
+        a = acc[(r["backend"], r["model"], r["mode"])]
+        ratio = f"{r['keras_over_native']:.2f}" if r["keras_over_native"] else "-"
+        lines.append(f"| {r['backend']} | {r['model']} | {r['mode']} | {r['epoch_s']:.2f} "
+                     f"({r['epoch_p5']:.2f}-{r['epoch_p95']:.2f}) | {r['step32_ms']:.3f} | "
+                     f"{r['first_call_s']:.2f} | {r['jit_compile']} | {ratio} | "
+                     f"{a['accuracy']:.4f}{'' if a['in_band'] else ' (out of band)'} |")
+    lines += ["", "Steady train step, ms (median, p5-p95):", "",
+              "| backend | model | mode | " + " | ".join(f"b={b}" for b in summary["config"]["step_batch_sizes"]) + " |",
+              "|---|---|---|" + "---|" * len(summary["config"]["step_batch_sizes"])]
+    for b, res in bk.items():
+        for model, mres in res.get("models", {}).items():
+            for mode, r in mres["modes"].items():
+                cells = [f"{1e3 * s['median']:.3f} ({1e3 * s['p5']:.3f}-{1e3 * s['p95']:.3f})"
+                         for s in r["steps"].values()]
+                lines.append(f"| {b} | {model} | {mode} | " + " | ".join(cells) + " |")
+    lines += ["", "Inference, images/s (predict_on_batch):", "",
+              "| backend | model | " + " | ".join(f"b={b}" for b in summary["config"]["infer_batch_sizes"]) + " |",
+              "|---|---|" + "---|" * len(summary["config"]["infer_batch_sizes"])]
+    for b, res in bk.items():
+        for model, mres in res.get("models", {}).items():
+            lines.append(f"| {b} | {model} | " + " | ".join(f"{v['images_per_s']:,.0f}" for v in mres["inference"].values()) + " |")
+    lines += ["", "| backend | versions | device | threads | import s | peak RSS MiB | GPU peak MiB |",
+              "|---|---|---|---|---|---|---|"]
+    for b, res in bk.items():
+        if "error" in res:
+            lines.append(f"| {b} | - | {res['error']} | | | | |")
+            continue
+        v = ", ".join(f"{k} {x}" for k, x in res["versions"].items())
+        gpu = f"{res['gpu_peak_bytes'] / 2**20:.0f}" if res.get("gpu_peak_bytes") else "-"
+        lines.append(f"| {b} | {v} | {res['device']} | {res['threads']} | {res['import']['median']:.2f} | "
+                     f"{res['peak_rss_bytes'] / 2**20:.0f} | {gpu} |")
+    g = goals(summary)
+    if g:
+        tuned = ", ".join(f"{k} {v:.2f}" for k, v in g["tuned_over_native"].items() if v)
+        lines += ["", f"Goals (mlp): keras-tuned / native = {tuned} (goal <= 1.25); slowest backend's best "
+                  f"({g['slowest_best']}) / fastest's ({g['fastest_best']}) = "
+                  f"{g['slowest_best_over_fastest_best']:.2f} (goal <= 2); fastest epoch "
+                  f"{g['fastest_epoch_s']:.2f} s (goal <= 0.75 s)."]
+    return "\n".join(lines) + "\n"
+
+
+def epoch_plot(summary: dict) -> Figure:
+    rows = summary["summary"]
+    keys = list(dict.fromkeys((r["backend"], r["model"]) for r in rows))
+    fig = Figure(figsize=(2 + 1.6 * max(len(keys), 1), 4), layout="constrained")
+    ax = fig.subplots()
+    width = 0.8 / len(MODES)
+    for i, mode in enumerate(MODES):
+        vals = [next((r["epoch_s"] for r in rows if (r["backend"], r["model"]) == k and r["mode"] == mode), np.nan)
+                for k in keys]
+        ax.bar(np.arange(len(keys)) + i * width, vals, width, label=mode)
+    ax.set_xticks(np.arange(len(keys)) + width, [f"{b}\n{m}" for b, m in keys])
+    ax.set_ylabel("seconds per 48k-image epoch")
+    ax.set_title("Epoch time per backend and mode (lower is better)")
+    ax.legend()
+    return fig
+
+
+def throughput_plot(summary: dict) -> Figure:
+    fig = Figure(figsize=(6.5, 4), layout="constrained")
+    ax = fig.subplots()
+    for b, res in summary["backends"].items():
+        for model, mres in res.get("models", {}).items():
+            bs = [int(k) for k in mres["inference"]]
+            ax.plot(bs, [v["images_per_s"] for v in mres["inference"].values()], marker="o", label=f"{b} {model}")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("images / s")
+    ax.set_title("Inference throughput vs batch size")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def overhead_plot(summary: dict) -> Figure:
+    rows = [r for r in summary["summary"] if r["mode"] != "native" and r["keras_over_native"]]
+    fig = Figure(figsize=(6.5, 3.6), layout="constrained")
+    ax = fig.subplots()
+    labels = [f"{r['backend']}\n{r['model']}\n{r['mode']}" for r in rows]
+    ax.bar(range(len(rows)), [r["keras_over_native"] for r in rows], color="tab:orange")
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.axhline(1.25, color="red", linestyle="--", label="goal for keras-tuned")
+    ax.set_xticks(range(len(rows)), labels, fontsize=7)
+    ax.set_ylabel("epoch time / native epoch time")
+    ax.set_title("Keras overhead over the native loop")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def write(summary: dict, out_dir) -> dict:
+    out_dir = Path(out_dir)
+    summary["goals"] = goals(summary)
+    paths = {"json": runs.write_json(out_dir / "bench.json", summary),
+             "markdown": runs.write_text(out_dir / "bench.md", markdown(summary))}
+    if summary["summary"]:
+        for name, fn in (("epoch", epoch_plot), ("throughput", throughput_plot), ("overhead", overhead_plot)):
+            paths[name] = runs.save_figure(fn(summary), out_dir / f"bench-{name}.png")
+    return {k: str(v) for k, v in paths.items()}
+
+
+def compare(a: dict, b: dict) -> str:
+    """Epoch-time and step-time ratios B / A for every (backend, model, mode) in both runs."""
+    key = lambda r: (r["backend"], r["model"], r["mode"])  # noqa: E731
+    rows_a = {key(r): r for r in a.get("summary", [])}
+    lines = ["| backend | model | mode | epoch s A | epoch s B | B/A | step ms A | step ms B | B/A |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in b.get("summary", []):
+        if key(r) in rows_a:
+            ra = rows_a[key(r)]
+            lines.append(f"| {' | '.join(key(r))} | {ra['epoch_s']:.3f} | {r['epoch_s']:.3f} | "
+                         f"{r['epoch_s'] / ra['epoch_s']:.2f} | {ra['step32_ms']:.3f} | {r['step32_ms']:.3f} | "
+                         f"{r['step32_ms'] / ra['step32_ms']:.2f} |")
+    if len(lines) == 2:
+        lines.append("| (no backend, model and mode in common) |||||||||")
+    return "\n".join(lines)

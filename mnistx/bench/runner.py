@@ -1,0 +1,100 @@
+"""`mnistx bench`: one child per backend, one after another (timings need the machine alone).
+
+Result schema (bench.json, "mnistx.bench/1"):
+  config        the BenchConfig used; quick: bool
+  host          python, platform, cpu_count, date_utc, command
+  backends      name -> {backend, versions, device, threads, gpu, tf32, import{median,p5,p95,...},
+                  peak_rss_bytes, gpu_peak_bytes, models: name -> {params, build_seconds,
+                  modes: mode -> {settings{jit_compile, steps_per_execution}, first_call_seconds,
+                  steps: batch -> stats (s/step), epoch: stats (s), epoch_samples,
+                  test_accuracy_after_epoch}, inference: batch -> stats + images_per_s}}
+                or {error, log_tail} when the child failed or the backend is not installed
+  accuracy      rows {backend, model, mode, accuracy, in_band}; band; passed
+  summary       rows {backend, model, mode, epoch_s, step32_ms, keras_over_native}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from pathlib import Path
+
+from mnistx import runs, spawn
+from mnistx.config import BenchConfig
+from mnistx.data import resolve_path
+from mnistx.errors import MnistxError
+
+SCHEMA = "mnistx.bench/1"
+
+
+def accuracy_rows(backends: dict, band) -> list[dict]:
+    rows = []
+    for b, res in backends.items():
+        for model, mres in res.get("models", {}).items():
+            for mode, r in mres["modes"].items():
+                acc = r["test_accuracy_after_epoch"]
+                rows.append({"backend": b, "model": model, "mode": mode, "accuracy": acc,
+                             "in_band": band[0] <= acc <= band[1]})
+    return rows
+
+
+def summary_rows(backends: dict) -> list[dict]:
+    rows = []
+    for b, res in backends.items():
+        for model, mres in res.get("models", {}).items():
+            native = mres["modes"].get("native", {}).get("epoch", {}).get("median")
+            for mode, r in mres["modes"].items():
+                e = r["epoch"]["median"]
+                rows.append({"backend": b, "model": model, "mode": mode, "epoch_s": e,
+                             "epoch_p5": r["epoch"]["p5"], "epoch_p95": r["epoch"]["p95"],
+                             "step32_ms": 1000 * r["steps"].get("32", {}).get("median", float("nan")),
+                             "first_call_s": r["first_call_seconds"],
+                             "jit_compile": r["settings"]["jit_compile"],
+                             "keras_over_native": e / native if native else None})
+    return rows
+
+
+def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=print) -> dict:
+    spawn.check_backends(cfg.backends)
+    data = resolve_path(data_path)
+    if data is not None and not data.exists():
+        raise MnistxError(f"MNIST data not found at '{data}'; pass --data PATH or set MNISTX_DATA")
+    bad = [m for m in cfg.models if m not in ("mlp", "cnn")]
+    if bad:
+        raise MnistxError(f"unknown model(s) {', '.join(bad)}; choose from mlp, cnn")
+    out_dir = Path(out_dir)
+    workdir = out_dir / "work"
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    present = [b for b in cfg.backends if spawn.installed(b)]
+    child_cfg = {**dataclasses.asdict(cfg), "data": str(data.resolve()) if data else None}
+    runs.write_json(workdir / "config.json", child_cfg)
+    progress(f"mnistx bench{' --quick' if quick else ''}: {', '.join(cfg.models)} on "
+             f"{', '.join(present) or 'no installed backend'}, one backend at a time -> {out_dir}")
+    start = time.perf_counter()
+    jobs = {b: spawn.mnistx_argv("bench", "--worker", workdir) for b in present}
+    env = {"CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu"} if cfg.device == "cpu" else None
+    done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, parallel=False, progress=progress,
+                              env_extra=env)
+    results = {b: {"error": f"not installed ({spawn.install_hint(b)})"} for b in cfg.backends
+               if b not in present}
+    for b in present:
+        res = done[b]
+        try:
+            if not res.ok:
+                raise OSError(res.reason())
+            results[b] = runs.read_json(workdir / f"{b}.json")
+        except (OSError, MnistxError) as exc:
+            results[b] = {"error": f"failed: {exc}", "log_tail": res.tail(8)}
+    acc = accuracy_rows(results, cfg.accuracy_band)
+    summary = {"schema": SCHEMA, "quick": quick, "config": child_cfg, "host": runs.environment(),
+               "wall_seconds": time.perf_counter() - start, "backends": results,
+               "accuracy": {"band": list(cfg.accuracy_band), "rows": acc,
+                            "passed": all(r["in_band"] for r in acc)},
+               "summary": summary_rows(results)}
+    from mnistx.bench import report
+
+    summary["files"] = report.write(summary, out_dir)
+    return summary

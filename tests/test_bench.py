@@ -1,0 +1,125 @@
+"""The benchmark harness on CPU: statistics on known inputs, sync and warm-up handling, and the
+three modes training the same model to the same accuracy. Speed itself is never asserted."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from mnistx.bench import modes as M
+from mnistx.bench import stats
+from mnistx.bench.report import compare, goals
+from mnistx.cli import main
+from mnistx.config import BenchConfig
+
+
+def test_summarize_known_values():
+    s = stats.summarize(range(1, 101))
+    assert s["n"] == 100 and s["median"] == 50.5 and s["min"] == 1 and s["max"] == 100
+    assert s["p5"] == pytest.approx(5.95) and s["p95"] == pytest.approx(95.05)
+    assert np.isnan(stats.summarize([])["median"])
+
+
+def test_time_calls_syncs_every_result_and_drops_warmup():
+    ticks = iter(range(1000))
+    synced, calls = [], []
+
+    def fn():
+        calls.append(len(calls))
+        return calls[-1]
+
+    out = stats.time_calls(fn, n=4, warmup=3, sync=synced.append, clock=lambda: next(ticks))
+    assert synced == [0, 1, 2, 3, 4, 5, 6]  # warm-up results synced too
+    assert out == [1, 1, 1, 1] and len(calls) == 7  # only the 4 timed calls, each one clock tick
+
+
+def test_intervals_skip_and_per():
+    assert stats.intervals([0, 10, 12, 15, 19], skip=1, per=2) == [1.0, 1.5, 2.0]
+
+
+@pytest.fixture(scope="module")
+def small(raw):
+    from mnistx import data
+
+    return data.prepare(raw, 0.2, train_limit=15000)
+
+
+def test_modes_reach_the_same_accuracy_band(small):
+    """One epoch of 12,000 images in each mode from the same weights: same band (+-0.02)."""
+    from mnistx import models
+
+    keras.utils.set_random_seed(0)
+    model = models.build("mlp")
+    init = model.get_weights()
+    acc = {}
+    for mode in M.MODES:
+        m = M.make(mode, model, init, 32)
+        m.prepare(small.x_train, small.y_train)
+        m.reset()
+        m.epoch(small.x_train, small.y_train)
+        acc[mode] = model.evaluate(small.x_test, small.y_test, batch_size=1000, verbose=0)[1]
+        model.set_weights(init)
+    assert min(acc.values()) > 0.85, acc  # 375 steps of batch 32
+    assert max(acc.values()) - min(acc.values()) < 0.02, acc
+
+
+@pytest.mark.parametrize("mode", M.MODES)
+def test_reset_replays_the_same_training(small, mode):
+    from mnistx import models
+
+    keras.utils.set_random_seed(0)
+    model = models.build("mlp")
+    init = model.get_weights()
+    m = M.make(mode, model, init, 32)
+    x, y = small.x_train[:3200], small.y_train[:3200]
+    m.prepare(x, y)
+    finals = []
+    for _ in range(2):
+        m.reset()
+        m.epoch(x, y)
+        finals.append(model.get_weights()[0])
+    np.testing.assert_allclose(finals[0], finals[1], atol=1e-6)
+    assert not np.allclose(finals[0], init[0])  # it did train
+    times = m.step_times(x, y, n=8, warmup=2)
+    assert len(times) >= (5 if mode == "keras-tuned" and m.settings["steps_per_execution"] else 8)
+    assert all(t > 0 for t in times)
+
+
+def _summary(backend, epoch_native, epoch_tuned):
+    row = dict(backend=backend, model="mlp", step32_ms=1.0, epoch_p5=0, epoch_p95=0, first_call_s=0,
+               jit_compile=True)
+    return [dict(row, mode="native", epoch_s=epoch_native, keras_over_native=1.0),
+            dict(row, mode="keras-tuned", epoch_s=epoch_tuned, keras_over_native=epoch_tuned / epoch_native)]
+
+
+def test_goals_and_compare():
+    s = {"summary": _summary("jax", 0.5, 0.6) + _summary("torch", 2.0, 1.5)}
+    g = goals(s)
+    assert g["fastest_best"] == "jax native" and g["slowest_best"] == "torch keras-tuned"
+    assert g["slowest_best_over_fastest_best"] == pytest.approx(3.0)
+    assert g["tuned_over_native"] == {"jax": pytest.approx(1.2), "torch": pytest.approx(0.75)}
+    table = compare(s, {"summary": _summary("jax", 1.0, 0.6)})
+    assert "| jax | mlp | native | 0.500 | 1.000 | 2.00 |" in table
+
+
+def test_bench_end_to_end_small(tmp_path, backend, capsys):
+    """A tiny bench on this backend through the CLI: JSON, table and plots written."""
+    code = main(["bench", "--backends", backend, "--epochs", "1", "--out", str(tmp_path), "--device", "cpu"]
+                + ["--quick"])
+    assert code in (0, 1)  # 1 only if a mode left the accuracy band
+    s = json.loads((tmp_path / "bench.json").read_text())
+    res = s["backends"][backend]
+    assert "error" not in res, res
+    assert set(res["models"]["mlp"]["modes"]) == set(M.MODES)
+    assert s["accuracy"]["passed"] and code == 0, s["accuracy"]
+    for name in ("bench.md", "bench-epoch.png", "bench-throughput.png", "bench-overhead.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert main(["bench", "compare", str(tmp_path / "bench.json"), str(tmp_path / "bench.json")]) == 0
+    assert f"| {backend} | mlp | native |" in capsys.readouterr().out
+
+
+def test_bench_bad_input(capsys):
+    assert main(["bench", "--modes", "turbo"]) == 2
+    assert "--modes takes" in capsys.readouterr().err
+    assert main(["bench", "compare", "/no/a.json", "/no/b.json"]) == 2

@@ -58,6 +58,56 @@ def add_job_parsers(sub) -> None:
     c = bsub.add_parser("compare", help="ratios between two bench.json files")
     c.add_argument("a", help="baseline bench.json")
     c.add_argument("b", help="bench.json to compare with it")
+    add_compare_parser(sub)
+
+
+def add_compare_parser(sub) -> None:
+    from mnistx.config import CompareConfig as C
+    from mnistx.config import TrainConfig as T
+
+    p = sub.add_parser("compare", help="the main job: train, introspect, parity and bench on every "
+                       "backend; one HTML report")
+    _common(p, "compare")
+    p.add_argument("--model", default=T.model, help="mlp or cnn (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=T.epochs, help="training epochs (default: %(default)s)")
+    p.add_argument("--train-limit", type=int, metavar="N", help="train on the first N images only")
+    p.add_argument("--image-index", type=int, default=C.image_index,
+                   help="test image for the confidence bars (default: %(default)s)")
+    p.add_argument("--parity-images", type=int, default=C.parity_images, help="default: %(default)s")
+    p.add_argument("--parity-steps", type=int, default=C.parity_steps, help="default: %(default)s")
+    p.add_argument("--bench", choices=["quick", "full", "none"], default=C.bench,
+                   help="benchmark depth (default: %(default)s)")
+    p.add_argument("--out", default="out/compare", metavar="DIR", help="output folder (default: %(default)s)")
+    p.add_argument("--worker", metavar="DIR", help=argparse.SUPPRESS)
+
+
+def cmd_compare(args) -> int:
+    if args.worker:
+        from mnistx.compare import worker
+
+        worker(args.worker)
+        return 0
+    from mnistx.compare import run_compare
+    from mnistx.config import CompareConfig, TrainConfig
+
+    if args.epochs < 1 or args.parity_images < 1 or args.parity_steps < 1:
+        raise MnistxError("--epochs, --parity-images and --parity-steps must be at least 1")
+    if not 0 <= args.image_index < 10000:
+        raise MnistxError(f"--image-index must be a test image index 0..9999, not {args.image_index}")
+    cfg = CompareConfig(backends=args.backends, train=TrainConfig(model=args.model, epochs=args.epochs,
+                        train_limit=args.train_limit), image_index=args.image_index,
+                        parity_images=args.parity_images, parity_steps=args.parity_steps, bench=args.bench)
+    if args.model not in ("mlp", "cnn"):
+        raise MnistxError(f"unknown model '{args.model}'; choose one of: mlp, cnn")
+    s = run_compare(cfg, args.out, args.data)
+    cols = s["columns"]
+    for b, c in cols.items():
+        acc = f"test accuracy {c['metrics']['test_accuracy']:.4f}" if c["status"] == "ok" else c["reason"]
+        print(f"  {b:11s} {c['status']:8s} {acc}")
+    p = s.get("parity") or {}
+    print(f"  parity: {'PASS' if p.get('passed') else 'FAIL' if 'checks' in p else p.get('error', 'not run')}")
+    print(f"report: {s['files']['html']} (and report.md, compare.json)")
+    return 0 if all(c["status"] == "ok" for c in cols.values()) and p.get("passed") else 1
 
 
 def cmd_bench(args) -> int:
@@ -73,9 +123,8 @@ def cmd_bench(args) -> int:
 
         print(compare(runs.read_json(args.a), runs.read_json(args.b)))
         return 0
-    from mnistx.bench.modes import MODES
     from mnistx.bench.runner import run_bench
-    from mnistx.config import BenchConfig
+    from mnistx.config import MODES, BenchConfig
 
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     if not modes or any(m not in MODES for m in modes):
@@ -121,4 +170,4 @@ def cmd_parity(args) -> int:
     return 0 if s["passed"] else 1
 
 
-JOB_COMMANDS = {"parity": cmd_parity, "bench": cmd_bench}
+JOB_COMMANDS = {"parity": cmd_parity, "bench": cmd_bench, "compare": cmd_compare}

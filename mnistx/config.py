@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 BACKENDS = ("tensorflow", "jax", "torch")
+MODES = ("keras-default", "keras-tuned", "native")  # benchmark execution modes (mnistx/bench/modes.py)
 DATA_ENV = "MNISTX_DATA"  # path to a Keras-layout .npz or an IDX folder
 
 
@@ -78,7 +79,7 @@ class ParityConfig:
 class BenchConfig:
     models: tuple[str, ...] = ("mlp",)
     backends: tuple[str, ...] = BACKENDS
-    modes: tuple[str, ...] = ("keras-default", "keras-tuned", "native")
+    modes: tuple[str, ...] = MODES
     step_batch_sizes: tuple[int, ...] = (32, 128, 512)
     infer_batch_sizes: tuple[int, ...] = (1, 8, 64, 512, 8192)
     timed_steps: int = 50  # steady-state steps timed after warm-up
@@ -98,3 +99,14 @@ class BenchConfig:
                     warmup_steps=5, epochs=1, import_repeats=1)
         base.update(kw)
         return cls(**base)
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    backends: tuple[str, ...] = BACKENDS
+    train: TrainConfig = field(default_factory=TrainConfig)
+    image_index: int = IntrospectConfig.image_index
+    parity_images: int = ParityConfig.n_images
+    parity_steps: int = ParityConfig.steps
+    bench: str = "quick"  # quick | full | none
+    timeout_s: float = 3600.0  # per child

@@ -82,7 +82,7 @@ def test_reset_replays_the_same_training(small, mode):
     np.testing.assert_allclose(finals[0], finals[1], atol=1e-6)
     assert not np.allclose(finals[0], init[0])  # it did train
     times = m.step_times(x, y, n=8, warmup=2)
-    assert len(times) >= (5 if mode == "keras-tuned" and m.settings["steps_per_execution"] else 8)
+    assert len(times) >= (3 if m.settings["steps_per_execution"] not in (None, 1) else 8)
     assert all(t > 0 for t in times)
 
 

@@ -74,9 +74,12 @@ class NativeTrainer:
         self._epoch = jax.jit(self._scan)
 
     def reset(self) -> None:
-        """Start again from the Keras model's current weights with fresh Adam state."""
-        self.tv = [v.value for v in self.model.trainable_variables]
-        self.ntv = [v.value for v in self.model.non_trainable_variables]
+        """Start again from the Keras model's current weights with fresh Adam state.
+
+        The arrays are copied: Keras's own jitted fit/evaluate donate the model's buffers, which
+        would delete arrays shared with this loop."""
+        self.tv = [jnp.array(v.value) for v in self.model.trainable_variables]
+        self.ntv = [jnp.array(v.value) for v in self.model.non_trainable_variables]
         self.m = [jnp.zeros_like(w) for w in self.tv]
         self.v = [jnp.zeros_like(w) for w in self.tv]
         self.t = jnp.zeros((), jnp.float32)
@@ -121,9 +124,9 @@ class NativeTrainer:
     def write_back(self) -> None:
         """Copy the trained weights into the Keras model's variables."""
         for var, value in zip(self.model.trainable_variables, self.tv):
-            var.assign(value)
+            var.assign(jnp.array(value))  # a copy, for the same reason as in reset()
         for var, value in zip(self.model.non_trainable_variables, self.ntv):
-            var.assign(value)
+            var.assign(jnp.array(value))
 
 
 def native_trainer(model, learning_rate: float = 1e-3, batch_size: int = 32) -> NativeTrainer:

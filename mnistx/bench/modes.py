@@ -20,6 +20,7 @@ import numpy as np
 
 from mnistx import models
 from mnistx.bench.stats import intervals
+from mnistx.config import MODES
 
 # Measured on the 2-core CPU (benchmarks/results/sweep-steps-per-execution-cpu.txt and
 # docs/portability.md): steps_per_execution takes the per-step dispatch cost off JAX (50: 0.42 s
@@ -31,7 +32,6 @@ TUNED = {
     "tensorflow": {"jit_compile": True, "steps_per_execution": 500},
     "torch": {"jit_compile": True, "steps_per_execution": 1},
 }
-MODES = ("keras-default", "keras-tuned", "native")
 
 
 class _Stamps(keras.callbacks.Callback):
@@ -64,7 +64,8 @@ class KerasMode:
 
     @property
     def settings(self) -> dict:
-        return {"jit_compile": getattr(self.model, "jit_compile", None), "steps_per_execution": self.spe}
+        return {"jit_compile": getattr(self.model, "jit_compile", None), "steps_per_execution": self.spe,
+                "step_timing_spe": getattr(self, "step_timing_spe", self.spe)}
 
     def prepare(self, x, y) -> float:
         """Compile, build the optimizer, run a few steps to trace; returns seconds (first call)."""
@@ -89,12 +90,18 @@ class KerasMode:
     def step_times(self, x, y, n: int, warmup: int) -> list[float]:
         """Seconds per step at self.batch_size: stamp intervals / steps per stamp.
 
-        A stamp comes after each execution of steps_per_execution steps (fewer when the data
-        holds fewer batches); fit runs as many epochs over a slice as it takes to get the
-        warm-up plus n steps (at least 5 stamps); the first stamps are dropped as warm-up."""
-        per = max(1, min(self.spe, len(x) // self.batch_size))
+        A stamp comes after each execution of steps_per_execution steps. Executions longer than
+        n steps are recompiled to n steps first (settings["step_timing_spe"]), so a large tuned
+        steps_per_execution does not make step timing run thousands of steps; call this last.
+        fit runs as many epochs over a slice as it takes to get the warm-up plus n steps (at
+        least 3 timed stamps); the first stamps are dropped as warm-up."""
+        spe = min(self.spe, max(1, n))
+        if spe != self.spe:
+            models.compile_worksheet(self.model, self.lr, **{**self.kw, "steps_per_execution": spe})
+            self.step_timing_spe = spe
+        per = max(1, min(spe, len(x) // self.batch_size))
         warm = 1 + math.ceil(warmup / per)
-        need = warm + max(math.ceil(n / per), 5 if per > 1 else n)
+        need = warm + max(math.ceil(n / per), 3 if per > 1 else n)
         stamps_per_epoch = max(1, min(len(x) // (self.batch_size * per), need))
         size = stamps_per_epoch * per * self.batch_size
         stamps = _Stamps()

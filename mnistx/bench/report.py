@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnistx import runs
-from mnistx.bench.modes import MODES
+from mnistx.config import MODES
 
 
 def goals(summary: dict, model: str = "mlp") -> dict:
@@ -51,14 +51,15 @@ def markdown(summary: dict) -> str:
         for model, mres in res.get("models", {}).items():
             for mode, r in mres["modes"].items():
                 cells = [f"{1e3 * s['median']:.3f} ({1e3 * s['p5']:.3f}-{1e3 * s['p95']:.3f})"
-                         for s in r["steps"].values()]
+                         for s in (r["steps"][str(b)] for b in summary["config"]["step_batch_sizes"])]
                 lines.append(f"| {b} | {model} | {mode} | " + " | ".join(cells) + " |")
     lines += ["", "Inference, images/s (predict_on_batch):", "",
               "| backend | model | " + " | ".join(f"b={b}" for b in summary["config"]["infer_batch_sizes"]) + " |",
               "|---|---|" + "---|" * len(summary["config"]["infer_batch_sizes"])]
     for b, res in bk.items():
         for model, mres in res.get("models", {}).items():
-            lines.append(f"| {b} | {model} | " + " | ".join(f"{v['images_per_s']:,.0f}" for v in mres["inference"].values()) + " |")
+            cells = (mres["inference"][str(k)] for k in summary["config"]["infer_batch_sizes"])
+            lines.append(f"| {b} | {model} | " + " | ".join(f"{v['images_per_s']:,.0f}" for v in cells) + " |")
     lines += ["", "| backend | versions | device | threads | import s | peak RSS MiB | GPU peak MiB |",
               "|---|---|---|---|---|---|---|"]
     for b, res in bk.items():
@@ -101,8 +102,8 @@ def throughput_plot(summary: dict) -> Figure:
     ax = fig.subplots()
     for b, res in summary["backends"].items():
         for model, mres in res.get("models", {}).items():
-            bs = [int(k) for k in mres["inference"]]
-            ax.plot(bs, [v["images_per_s"] for v in mres["inference"].values()], marker="o", label=f"{b} {model}")
+            bs = sorted(int(k) for k in mres["inference"])  # JSON keys come back sorted as text
+            ax.plot(bs, [mres["inference"][str(k)]["images_per_s"] for k in bs], marker="o", label=f"{b} {model}")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("batch size")

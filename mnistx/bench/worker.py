@@ -57,10 +57,8 @@ def bench_model(name: str, cfg: dict, data, progress) -> dict:
         for bs in sorted(set(cfg["step_batch_sizes"]) | {32}):
             m = M.make(mode, model, init, bs)
             first = m.prepare(x, y)  # tracing / compilation + the first steps, untimed below
-            if bs in cfg["step_batch_sizes"]:
-                r["steps"][str(bs)] = summarize(m.step_times(x, y, cfg["timed_steps"], cfg["warmup_steps"]))
             if bs == 32:  # the worksheet's batch size: first-call latency and whole epochs
-                r["first_call_seconds"], r["settings"] = first, m.settings
+                r["first_call_seconds"] = first
                 epochs = []
                 for _ in range(cfg["epochs"]):
                     m.reset()
@@ -68,6 +66,10 @@ def bench_model(name: str, cfg: dict, data, progress) -> dict:
                 loss, acc = model.evaluate(data.x_test, data.y_test, batch_size=1000, verbose=0)
                 r.update(epoch=summarize(epochs), epoch_samples=len(x), test_accuracy_after_epoch=float(acc),
                          test_loss_after_epoch=float(loss))
+            if bs in cfg["step_batch_sizes"]:  # last: keras modes may recompile for step timing
+                r["steps"][str(bs)] = summarize(m.step_times(x, y, cfg["timed_steps"], cfg["warmup_steps"]))
+            if bs == 32:
+                r["settings"] = m.settings
         result["modes"][mode] = r
         model.set_weights(init)
     result["inference"] = inference(model, data.x_test, cfg["infer_batch_sizes"])

@@ -1,0 +1,64 @@
+"""The compare report: compare.json, report.md and a self-contained report.html."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mnistx import runs
+
+FIGURE_ROWS = [  # (figure name, heading) shown with the backends side by side
+    ("confidence", "The same test image's confidence bars"),
+    ("curves", "Training curves"),
+    ("weights", "First-layer weights"),
+    ("misclassified", "Misclassified test digits"),
+    ("confusion", "Confusion matrix"),
+    ("saliency", "Saliency"),
+]
+
+
+def backend_rows(summary: dict) -> list[tuple[str, dict]]:
+    """(label, backend -> cell text) rows for the side-by-side table."""
+    cols = summary["columns"]
+
+    def cell(b, fn):
+        c = cols[b]
+        if c["status"] != "ok":
+            return f"{c['status'].upper()}: {c['reason']}"
+        try:
+            return fn(c)
+        except (KeyError, TypeError, ZeroDivisionError):
+            return "-"
+
+    spec = [
+        ("status", lambda c: "ok"),
+        ("test accuracy", lambda c: f"{c['metrics']['test_accuracy']:.4f}"),
+        ("test loss", lambda c: f"{c['metrics']['test_loss']:.4f}"),
+        ("seconds / epoch (fit)", lambda c: f"{sum(c['metrics']['seconds_per_epoch']) / len(c['metrics']['seconds_per_epoch']):.2f}"),
+        ("misclassified (of 10,000)", lambda c: f"{round((1 - c['introspect']['test_accuracy']) * c['introspect']['test_images'])}"),
+        ("jit_compile (resolved)", lambda c: str(c["meta"]["jit_compile"])),
+        ("device", lambda c: c["meta"]["device"]),
+        ("versions", lambda c: ", ".join(f"{k} {v}" for k, v in c["meta"]["versions"].items())),
+        ("threads", lambda c: str(c["meta"]["threads"])),
+    ]
+    return [(label, {b: cell(b, fn) for b in cols}) for label, fn in spec]
+
+
+def figure(summary: dict, backend: str, name: str) -> str | None:
+    c = summary["columns"][backend]
+    return c.get("introspect", {}).get("figures", {}).get(name) if c["status"] == "ok" else None
+
+
+def stage_files(summary: dict, stage: str) -> dict:
+    s = summary.get(stage) or {}
+    return s.get("files", {}) if "error" not in s else {}
+
+
+def write(summary: dict, out) -> dict:
+    from mnistx.report.html import render_html
+    from mnistx.report.markdown import render_markdown
+
+    out = Path(out)
+    paths = {"json": runs.write_json(out / "compare.json", summary)}
+    paths["markdown"] = runs.write_text(out / "report.md", render_markdown(summary, out))
+    paths["html"] = runs.write_text(out / "report.html", render_html(summary))
+    return {k: str(v) for k, v in paths.items()}

@@ -1,0 +1,128 @@
+"""report.html: one self-contained page (figures embedded as data URIs, no network)."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+from mnistx.report import FIGURE_ROWS, backend_rows, figure, stage_files
+
+CSS = """
+body{font-family:system-ui,sans-serif;margin:24px;max-width:1500px;color:#222}
+table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}
+th{background:#f4f4f4}.failed,.missing{background:#fde8e8;color:#900}.ok{background:#e8f6e8}
+.row{display:grid;gap:10px}.row figure{margin:0;border:1px solid #ddd;padding:6px}
+.row img{width:100%}figcaption{font-weight:bold;text-align:center}.pass{color:#070}.fail{color:#b00}
+"""
+SCRIPT = """window.addEventListener('load',()=>{const im=[...document.images];
+document.body.dataset.imagesTotal=im.length;
+document.body.dataset.imagesOk=im.filter(i=>i.complete&&i.naturalWidth>0).length;});"""
+
+
+def _img(path: str | None, alt: str) -> str:
+    if not path or not Path(path).is_file():
+        return f'<p class="failed">{html.escape(alt)}: no figure</p>'
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _table(headers: list[str], rows: list[list[str]], classes: list[list[str]] | None = None) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = ""
+    for i, row in enumerate(rows):
+        cls = classes[i] if classes else [""] * len(row)
+        body += "<tr>" + "".join(f'<td class="{c}">{html.escape(str(v))}</td>' for v, c in zip(row, cls)) + "</tr>"
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _backend_table(summary: dict) -> str:
+    cols = summary["columns"]
+    head = "<th>metric</th>" + "".join(
+        f'<th class="backend {c["status"]}" id="col-{b}" data-status="{c["status"]}">{b}</th>' for b, c in cols.items())
+    body = ""
+    for label, cells in backend_rows(summary):
+        body += f"<tr><th>{html.escape(label)}</th>" + "".join(
+            f'<td class="{cols[b]["status"]}">{html.escape(v)}</td>' for b, v in cells.items()) + "</tr>"
+    return f"<table>{head and '<tr>' + head + '</tr>'}{body}</table>"
+
+
+def _figures(summary: dict) -> str:
+    cols = summary["columns"]
+    n = len(cols)
+    parts = []
+    first_ok = next((b for b, c in cols.items() if c["status"] == "ok"), None)
+    if first_ok:
+        parts.append("<h3>Training samples (the data, the same for every backend)</h3>"
+                     f'<div class="row" style="grid-template-columns:1fr 1fr">'
+                     f"<figure>{_img(figure(summary, first_ok, 'samples'), 'samples')}</figure></div>")
+    for name, heading in FIGURE_ROWS:
+        cells = "".join(
+            f'<figure data-backend="{b}"><figcaption>{b}</figcaption>'
+            + (_img(figure(summary, b, name), f"{b} {name}") if c["status"] == "ok"
+               else f'<p class="{c["status"]}">{c["status"].upper()}: {html.escape(c["reason"])}</p>')
+            + "</figure>" for b, c in cols.items())
+        parts.append(f'<h3>{heading}</h3><div class="row" style="grid-template-columns:repeat({n},1fr)">{cells}</div>')
+    return "".join(parts)
+
+
+def _parity(summary: dict) -> str:
+    p = summary.get("parity")
+    if not p:
+        return "<p>Parity needs at least two backends that trained.</p>"
+    if "error" in p:
+        return f'<p class="failed">Parity could not run: {html.escape(p["error"])}</p>'
+    pairs = list(dict.fromkeys(c["pair"] for c in p["checks"] if " vs " in c["pair"]))
+    names = list(dict.fromkeys(c["check"] for c in p["checks"] if " vs " in c["pair"]))
+    rows, classes = [], []
+    for n in names:
+        cs = {c["pair"]: c for c in p["checks"] if c["check"] == n}
+        rows.append([n, f"{next(iter(cs.values()))['tolerance']:.1e}"] +
+                    [f"{cs[q]['max_abs_diff']:.2e}" for q in pairs])
+        classes.append(["", ""] + ["ok" if cs[q]["passed"] else "failed" for q in pairs])
+    files = stage_files(summary, "parity")
+    verdict = "PASS" if p["passed"] else "FAIL"
+    extra = "".join(f"<p class='failed'>{html.escape(b)}: {html.escape(w)}</p>" for b, w in p["not_compared"].items())
+    return (f'<p class="{"pass" if p["passed"] else "fail"}"><b>{verdict}</b>: '
+            f'{sum(c["passed"] for c in p["checks"])}/{len(p["checks"])} checks within tolerance '
+            f'({p["n_images"]} test images, {p["steps"]} Adam steps, weights of the {p["compared"][0]} run).</p>'
+            + extra + _table(["check", "tolerance", *pairs], rows, classes)
+            + '<div class="row" style="grid-template-columns:1fr 1fr 1fr">'
+            + "".join(f"<figure><figcaption>{k}</figcaption>{_img(files.get(k), k)}</figure>"
+                      for k in ("heatmap", "divergence", "saliency") if files.get(k)) + "</div>")
+
+
+def _bench(summary: dict) -> str:
+    b = summary.get("bench")
+    if not b:
+        return "<p>Benchmark skipped.</p>"
+    if "error" in b:
+        return f'<p class="failed">Benchmark could not run: {html.escape(b["error"])}</p>'
+    rows = [[r["backend"], r["mode"], f"{r['epoch_s']:.2f}", f"{r['step32_ms']:.3f}", f"{r['first_call_s']:.2f}",
+             str(r["jit_compile"]), f"{r['keras_over_native']:.2f}" if r["keras_over_native"] else "-"]
+            for r in b["summary"]]
+    failed = "".join(f"<p class='failed'>{k}: {html.escape(v['error'])}</p>" for k, v in b["backends"].items()
+                     if "error" in v)
+    files = stage_files(summary, "bench")
+    return (failed + _table(["backend", "mode", "epoch s", "step ms (b=32)", "first call s", "jit_compile",
+                             "x native"], rows)
+            + '<div class="row" style="grid-template-columns:1fr 1fr 1fr">'
+            + "".join(f"<figure><figcaption>{k}</figcaption>{_img(files.get(k), k)}</figure>"
+                      for k in ("epoch", "throughput", "overhead") if files.get(k)) + "</div>")
+
+
+def render_html(summary: dict) -> str:
+    cfg, host = summary["config"], summary["host"]
+    t = cfg["train"]
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>mnistx compare</title>
+<style>{CSS}</style><script>{SCRIPT}</script></head><body>
+<h1>mnistx compare: {t['model']} on {', '.join(summary['columns'])}</h1>
+<p>{t['epochs']} epoch(s), batch {t['batch_size']}, seed {t['seed']}; {host['date_utc']}, python {host['python']},
+{host['cpu_count']} cores; {summary['wall_seconds']:.0f} s in all.</p>
+<h2>Backends side by side</h2>{_backend_table(summary)}
+<h2>What each backend learned</h2>{_figures(summary)}
+<h2>Parity</h2>{_parity(summary)}
+<h2>Timing</h2>{_bench(summary)}
+<h2>Environment</h2><p>{html.escape(host['platform'])}; command: <code>{html.escape(host['command'])}</code></p>
+</body></html>
+"""

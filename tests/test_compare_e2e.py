@@ -1,0 +1,68 @@
+"""`mnistx compare` end to end: the report for every backend, rendered in headless Chromium,
+and a backend made to fail on purpose still gets its (failed) column."""
+
+import json
+import re
+import shutil
+import subprocess
+
+import keras
+import pytest
+
+from mnistx.cli import main
+from mnistx.config import BACKENDS
+
+pytestmark = pytest.mark.e2e
+OTHER = next(b for b in BACKENDS if b != keras.backend.backend())
+SMALL = ["--epochs", "1", "--train-limit", "12000", "--parity-images", "1000", "--parity-steps", "5"]
+
+
+def render(html_path, tmp_path) -> tuple[str, bytes]:
+    """(DOM after load, screenshot PNG bytes) from headless Chromium."""
+    exe = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    assert exe, "headless Chromium is needed: apt-get install chromium (.ci/run installs it)"
+    flags = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000",
+             "--window-size=1400,3000"]
+    url = f"file://{html_path.resolve()}"
+    dom = subprocess.run(flags + ["--dump-dom", url], capture_output=True, text=True, timeout=180).stdout
+    shot = tmp_path / "screenshot.png"
+    subprocess.run(flags + [f"--screenshot={shot}", url], capture_output=True, timeout=180)
+    return dom, shot.read_bytes()
+
+
+def images_loaded(dom: str) -> tuple[int, int]:
+    body = re.search(r"<body[^>]*>", dom).group(0)
+    total = int(re.search(r'data-images-total="(\d+)"', body).group(1))
+    ok = int(re.search(r'data-images-ok="(\d+)"', body).group(1))
+    return ok, total
+
+
+def test_compare_report_for_every_backend(tmp_path):
+    out = tmp_path / "cmp"
+    assert main(["compare", *SMALL, "--bench", "quick", "--out", str(out)]) == 0
+    s = json.loads((out / "compare.json").read_text())
+    assert [c["status"] for c in s["columns"].values()] == ["ok"] * 3
+    assert s["parity"]["passed"] and len(s["bench"]["summary"]) == 9  # 3 backends x 3 modes
+    dom, png = render(out / "report.html", tmp_path)
+    ok, total = images_loaded(dom)
+    # samples + 6 figure rows x 3 backends + 3 parity + 3 bench plots
+    assert ok == total == 1 + 6 * 3 + 3 + 3
+    for b in BACKENDS:
+        assert f'id="col-{b}" data-status="ok"' in dom
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    md = (out / "report.md").read_text()
+    assert "## Parity" in md and "## Timing" in md and "| test accuracy |" in md
+
+
+def test_failed_backend_is_marked_and_the_report_still_appears(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTX_FAULT", OTHER)
+    out = tmp_path / "cmp"
+    assert main(["compare", *SMALL, "--bench", "none", "--out", str(out)]) == 1
+    s = json.loads((out / "compare.json").read_text())
+    assert s["columns"][OTHER]["status"] == "failed"
+    assert "fault injected" in s["columns"][OTHER]["reason"]
+    assert sorted(s["parity"]["compared"]) == sorted(b for b in BACKENDS if b != OTHER)
+    dom, _ = render(out / "report.html", tmp_path)
+    ok, total = images_loaded(dom)
+    assert ok == total == 1 + 6 * 2 + 3
+    assert f'id="col-{OTHER}" data-status="failed"' in dom and "fault injected" in dom

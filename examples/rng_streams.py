@@ -17,5 +17,5 @@ model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
 kernel = model.get_weights()[0]
 keras.utils.set_random_seed(42)
 u = keras.ops.convert_to_numpy(keras.random.uniform((4,)))
-print(f"{keras.backend.backend():10s} first kernel weights {np.round(kernel.ravel()[:4], 5).tolist()}  "
-      f"sum {kernel.sum():+.4f}  uniform(4) {np.round(u, 5).tolist()}")
+print(f"{keras.backend.backend():10s} first kernel weights {[round(float(v), 5) for v in kernel.ravel()[:4]]}  "
+      f"sum {kernel.sum():+.4f}  uniform(4) {[round(float(v), 5) for v in u]}")

@@ -23,7 +23,7 @@ ARRAY_CHECKS = {
     "grad_weights": ("grads", "grad_w"),
     "grad_input": ("grads", "grad_input"),
     "saliency": ("saliency", "saliency"),
-    "trajectory_loss": ("loss", "traj_loss"),
+    "trajectory_loss": ("trajectory_loss", "traj_loss"),
     "trajectory_weights": ("trajectory", "traj_weights"),
 }
 CHECK_ORDER = [*ARRAY_CHECKS, "argmax", "checkpoint", "determinism"]

@@ -13,7 +13,6 @@ import pstats
 import sys
 
 import keras
-import numpy as np
 
 from mnistx import data, models
 from mnistx.bench import modes as M

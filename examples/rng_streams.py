@@ -8,7 +8,6 @@ backends, make the weights once and load the same file everywhere (what `mnistx 
 """
 
 import keras
-import numpy as np
 
 keras.utils.set_random_seed(42)
 model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),

@@ -25,11 +25,7 @@ def worker(workdir) -> None:
 
     from mnistx import data, train
     from mnistx.introspect import introspect_run
-    from mnistx.spawn import raise_injected_fault
-
-    raise_injected_fault()
-    workdir = Path(workdir)
-    cfg = runs.read_json(workdir / "config.json")
+    workdir, cfg, _ = spawn.child_start(workdir)
     me = keras.backend.backend()
     tc = cfg["train"]
     raw = data.load(cfg["data"])

@@ -57,6 +57,15 @@ def raise_injected_fault() -> None:
         raise MnistxError(f"fault injected for {backend} by ${FAULT_ENV} (a testing aid)", exit_code=3)
 
 
+def child_start(workdir) -> tuple[Path, dict, str]:
+    """In a child: honour $MNISTX_FAULT, read the parent's config.json; (workdir, config, backend)."""
+    from mnistx.runs import read_json
+
+    raise_injected_fault()
+    workdir = Path(workdir)
+    return workdir, read_json(workdir / "config.json"), os.environ.get("KERAS_BACKEND", "")
+
+
 def child_env(backend: str, extra: dict | None = None) -> dict:
     env = dict(os.environ, KERAS_BACKEND=backend, PYTHONUNBUFFERED="1")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter

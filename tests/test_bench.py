@@ -11,7 +11,6 @@ from mnistx.bench import modes as M
 from mnistx.bench import stats
 from mnistx.bench.report import compare, goals
 from mnistx.cli import main
-from mnistx.config import BenchConfig
 
 
 def test_summarize_known_values():

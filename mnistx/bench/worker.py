@@ -77,11 +77,9 @@ def bench_model(name: str, cfg: dict, data, progress) -> dict:
 
 
 def run(workdir: str | Path) -> None:
-    from mnistx.spawn import raise_injected_fault
+    from mnistx.spawn import child_start
 
-    raise_injected_fault()
-    workdir = Path(workdir)
-    cfg = runs.read_json(workdir / "config.json")
+    workdir, cfg, _ = child_start(workdir)
     me = keras.backend.backend()
     if backends.has_gpu():
         backends.set_tf32(False)

@@ -100,11 +100,9 @@ def cross_load(workdir: Path, cfg: dict, me: str, my_probs: np.ndarray, x: np.nd
 
 
 def run(workdir: str | Path) -> None:
-    from mnistx.spawn import raise_injected_fault
+    from mnistx.spawn import child_start
 
-    raise_injected_fault()
-    workdir = Path(workdir)
-    cfg = runs.read_json(workdir / "config.json")
+    workdir, cfg, _ = child_start(workdir)
     me = keras.backend.backend()
     t0 = time.perf_counter()
     tf32 = backends.set_tf32(cfg["tf32"]) if backends.has_gpu() else None

@@ -66,12 +66,26 @@ def _figures(summary: dict) -> str:
     return "".join(parts)
 
 
+def _stage_problem(stage: dict | None, name: str, absent: str) -> str | None:
+    """The paragraph to show instead of a stage that did not run or failed, else None."""
+    if not stage:
+        return f"<p>{absent}</p>"
+    if "error" in stage:
+        return f'<p class="failed">{name} could not run: {html.escape(stage["error"])}</p>'
+    return None
+
+
+def _plots(files: dict, names) -> str:
+    return ('<div class="row" style="grid-template-columns:1fr 1fr 1fr">'
+            + "".join(f"<figure><figcaption>{k}</figcaption>{_img(files.get(k), k)}</figure>"
+                      for k in names if files.get(k)) + "</div>")
+
+
 def _parity(summary: dict) -> str:
     p = summary.get("parity")
-    if not p:
-        return "<p>Parity needs at least two backends that trained.</p>"
-    if "error" in p:
-        return f'<p class="failed">Parity could not run: {html.escape(p["error"])}</p>'
+    problem = _stage_problem(p, "Parity", "Parity needs at least two backends that trained.")
+    if problem:
+        return problem
     pairs = list(dict.fromkeys(c["pair"] for c in p["checks"] if " vs " in c["pair"]))
     names = list(dict.fromkeys(c["check"] for c in p["checks"] if " vs " in c["pair"]))
     rows, classes = [], []
@@ -87,17 +101,14 @@ def _parity(summary: dict) -> str:
             f'{sum(c["passed"] for c in p["checks"])}/{len(p["checks"])} checks within tolerance '
             f'({p["n_images"]} test images, {p["steps"]} Adam steps, weights of the {p["compared"][0]} run).</p>'
             + extra + _table(["check", "tolerance", *pairs], rows, classes)
-            + '<div class="row" style="grid-template-columns:1fr 1fr 1fr">'
-            + "".join(f"<figure><figcaption>{k}</figcaption>{_img(files.get(k), k)}</figure>"
-                      for k in ("heatmap", "divergence", "saliency") if files.get(k)) + "</div>")
+            + _plots(files, ("heatmap", "divergence", "saliency")))
 
 
 def _bench(summary: dict) -> str:
     b = summary.get("bench")
-    if not b:
-        return "<p>Benchmark skipped.</p>"
-    if "error" in b:
-        return f'<p class="failed">Benchmark could not run: {html.escape(b["error"])}</p>'
+    problem = _stage_problem(b, "Benchmark", "Benchmark skipped.")
+    if problem:
+        return problem
     rows = [[r["backend"], r["mode"], f"{r['epoch_s']:.2f}", f"{r['step32_ms']:.3f}", f"{r['first_call_s']:.2f}",
              str(r["jit_compile"]), f"{r['keras_over_native']:.2f}" if r["keras_over_native"] else "-"]
             for r in b["summary"]]
@@ -106,9 +117,7 @@ def _bench(summary: dict) -> str:
     files = stage_files(summary, "bench")
     return (failed + _table(["backend", "mode", "epoch s", "step ms (b=32)", "first call s", "jit_compile",
                              "x native"], rows)
-            + '<div class="row" style="grid-template-columns:1fr 1fr 1fr">'
-            + "".join(f"<figure><figcaption>{k}</figcaption>{_img(files.get(k), k)}</figure>"
-                      for k in ("epoch", "throughput", "overhead") if files.get(k)) + "</div>")
+            + _plots(files, ("epoch", "throughput", "overhead")))
 
 
 def render_html(summary: dict) -> str:

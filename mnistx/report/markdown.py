@@ -12,6 +12,16 @@ def _rel(path, out: Path) -> str:
     return os.path.relpath(path, out) if path else ""
 
 
+def _stage(summary: dict, stage: str, heading: str, absent: str) -> list[str]:
+    """A stage's own Markdown report (its title line dropped), or why it is missing."""
+    lines = ["", f"## {heading}", ""]
+    s = summary.get(stage)
+    md = Path(stage_files(summary, stage).get("markdown", ""))
+    if s and "error" not in s and md.is_file():
+        return lines + [md.read_text().split("\n", 2)[-1]]
+    return lines + [(s or {}).get("error", absent)]
+
+
 def render_markdown(summary: dict, out: Path) -> str:
     cols = summary["columns"]
     t = summary["config"]["train"]
@@ -24,18 +34,6 @@ def render_markdown(summary: dict, out: Path) -> str:
         lines += ["", f"## {heading}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols),
                   "| " + " | ".join(f"![{b}]({_rel(figure(summary, b, name), out)})" if figure(summary, b, name)
                                     else cols[b]["status"].upper() for b in cols) + " |"]
-    p = summary.get("parity")
-    lines += ["", "## Parity", ""]
-    if p and "error" not in p:
-        md = Path(stage_files(summary, "parity").get("markdown", ""))
-        lines.append(md.read_text().split("\n", 2)[-1] if md.is_file() else "")
-    else:
-        lines.append((p or {}).get("error", "Parity needs at least two backends that trained."))
-    b = summary.get("bench")
-    lines += ["", "## Timing", ""]
-    if b and "error" not in b:
-        md = Path(stage_files(summary, "bench").get("markdown", ""))
-        lines.append(md.read_text().split("\n", 2)[-1] if md.is_file() else "")
-    else:
-        lines.append((b or {}).get("error", "Benchmark skipped."))
+    lines += _stage(summary, "parity", "Parity", "Parity needs at least two backends that trained.")
+    lines += _stage(summary, "bench", "Timing", "Benchmark skipped.")
     return "\n".join(lines) + "\n"

@@ -24,15 +24,15 @@ def worker(workdir) -> None:
     import keras
 
     from mnistx import data, train
+    from mnistx.config import TrainConfig
     from mnistx.introspect import introspect_run
+
     workdir, cfg, _ = spawn.child_start(workdir)
     me = keras.backend.backend()
     tc = cfg["train"]
     raw = data.load(cfg["data"])
     prepared = data.prepare(raw, tc["validation_split"], tc["train_limit"])
     run_dir = Path(cfg["out"]) / "runs" / me
-    from mnistx.config import TrainConfig
-
     metrics = train.train(TrainConfig(**tc), prepared, run_dir)
     intro = introspect_run(run_dir, raw, run_dir / f"introspect-{me}",
                            IntrospectConfig(image_index=cfg["image_index"]))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mnistx import runs, spawn
 from mnistx.config import BenchConfig, CompareConfig, IntrospectConfig, ParityConfig
-from mnistx.data import resolve_path
+from mnistx.data import resolve_for_children
 from mnistx.errors import MnistxError
 
 
@@ -67,13 +67,10 @@ def _train_all(cfg: CompareConfig, out: Path, data, progress) -> dict:
 
 def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> dict:
     spawn.check_backends(cfg.backends)
-    data = resolve_path(data_path)
-    if data is not None and not data.exists():
-        raise MnistxError(f"MNIST data not found at '{data}'; pass --data PATH or set MNISTX_DATA")
+    data_s = resolve_for_children(data_path)
     if cfg.bench not in ("quick", "full", "none"):
         raise MnistxError(f"--bench must be quick, full or none, not {cfg.bench}")
     out = Path(out_dir)
-    data_s = str(data.resolve()) if data else None
     start = time.perf_counter()
     progress(f"[1/4] worksheet training + introspection ({cfg.train.model}, {cfg.train.epochs} epochs) "
              f"on {', '.join(cfg.backends)}")

@@ -62,6 +62,15 @@ def resolve_path(path: str | os.PathLike | None = None) -> Path | None:
     return Path(chosen).expanduser() if chosen is not None else None
 
 
+def resolve_for_children(path: str | os.PathLike | None = None) -> str | None:
+    """The local source as an absolute path for child processes (None: Keras's download);
+    a path that does not exist fails here, in the parent, before any child starts."""
+    local = resolve_path(path)
+    if local is not None and not local.exists():
+        raise DataError(f"MNIST data not found at '{local}'; pass --data PATH or set {DATA_ENV}")
+    return str(local.resolve()) if local is not None else None
+
+
 def load(path: str | os.PathLike | None = None) -> MNIST:
     """Load and validate raw MNIST from `path`, `$MNISTX_DATA`, or Keras's download."""
     local = resolve_path(path)

@@ -10,6 +10,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -75,6 +76,15 @@ def save_model(model, run_dir) -> None:
         model.save(tmp)
     with atomic_path(Path(run_dir) / "model.weights.h5") as tmp:
         model.save_weights(tmp)
+
+
+def fresh_dir(path) -> Path:
+    """An empty folder at `path`: results of an earlier run must never pass for this run's."""
+    path = Path(path)
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
 
 
 def read_json(path) -> dict:

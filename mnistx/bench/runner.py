@@ -16,13 +16,12 @@ Result schema (bench.json, "mnistx.bench/1"):
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import time
 from pathlib import Path
 
 from mnistx import runs, spawn
 from mnistx.config import BenchConfig
-from mnistx.data import resolve_path
+from mnistx.data import resolve_for_children
 from mnistx.errors import MnistxError
 
 SCHEMA = "mnistx.bench/1"
@@ -57,19 +56,14 @@ def summary_rows(backends: dict) -> list[dict]:
 
 def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=print) -> dict:
     spawn.check_backends(cfg.backends)
-    data = resolve_path(data_path)
-    if data is not None and not data.exists():
-        raise MnistxError(f"MNIST data not found at '{data}'; pass --data PATH or set MNISTX_DATA")
+    data = resolve_for_children(data_path)
     bad = [m for m in cfg.models if m not in ("mlp", "cnn")]
     if bad:
         raise MnistxError(f"unknown model(s) {', '.join(bad)}; choose from mlp, cnn")
     out_dir = Path(out_dir)
-    workdir = out_dir / "work"
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    workdir = runs.fresh_dir(out_dir / "work")
     present = [b for b in cfg.backends if spawn.installed(b)]
-    child_cfg = {**dataclasses.asdict(cfg), "data": str(data.resolve()) if data else None}
+    child_cfg = {**dataclasses.asdict(cfg), "data": data}
     runs.write_json(workdir / "config.json", child_cfg)
     progress(f"mnistx bench{' --quick' if quick else ''}: {', '.join(cfg.models)} on "
              f"{', '.join(present) or 'no installed backend'}, one backend at a time -> {out_dir}")

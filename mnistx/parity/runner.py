@@ -7,7 +7,6 @@ The parent never imports keras or a backend: it writes config.json, starts the c
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import numpy as np
 
 from mnistx import runs, spawn
 from mnistx.config import ParityConfig
-from mnistx.data import resolve_path
+from mnistx.data import resolve_for_children
 from mnistx.errors import MnistxError
 from mnistx.parity import checks as C
 from mnistx.parity import report
@@ -26,13 +25,6 @@ def _child_config(cfg: ParityConfig, backends, data, reference, model) -> dict:
     d = dataclasses.asdict(cfg)
     d.pop("tolerances")
     return {**d, "backends": list(backends), "data": data, "reference": reference, "model": model}
-
-
-def _prepare_workdir(workdir: Path) -> None:
-    """Results of an earlier run must never be mistaken for this run's."""
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
 
 
 def _load_result(workdir: Path, backend: str) -> tuple[dict, dict]:
@@ -61,16 +53,13 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
         model, reference = runs.read_json(run_dir / "meta.json")["model"], str((run_dir / "model.weights.h5").resolve())
     if cfg.n_images < 1 or cfg.steps < 1 or cfg.batch_size < 1:
         raise MnistxError("--images, --steps and --batch-size must be at least 1")
-    data = resolve_path(data_path)
-    if data is not None and not data.exists():
-        raise MnistxError(f"MNIST data not found at '{data}'; pass --data PATH or set MNISTX_DATA")
+    data = resolve_for_children(data_path)
     present = [b for b in cfg.backends if spawn.installed(b)]
     not_compared = {b: f"skipped: not installed ({spawn.install_hint(b)})"
                     for b in cfg.backends if b not in present}
-    workdir = out_dir / "work"
-    _prepare_workdir(workdir)
-    runs.write_json(workdir / "config.json", _child_config(
-        cfg, present, str(data.resolve()) if data else None, reference, model))
+    workdir = runs.fresh_dir(out_dir / "work")
+    child_cfg = _child_config(cfg, present, data, reference, model)
+    runs.write_json(workdir / "config.json", child_cfg)
     progress(f"mnistx parity: {model} on {', '.join(present) or 'no installed backend'} "
              f"({cfg.n_images} images, {cfg.steps} steps) -> {out_dir}")
     start = time.perf_counter()
@@ -95,8 +84,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
         "plant": cfg.plant, "tolerances": cfg.tolerances.as_dict(), **verdict,
         "passed": verdict["passed"] and not failures and len(results) >= 2,
         "not_compared": not_compared, "environments": infos,
-        "wall_seconds": time.perf_counter() - start, "config": _child_config(
-            cfg, present, str(data) if data else None, reference, model)}
+        "wall_seconds": time.perf_counter() - start, "config": child_cfg}
     if len(results) < 2:
         summary["not_compared"]["(all)"] = "fewer than two backends produced results: nothing to compare"
     summary["files"] = report.write(summary, out_dir, _saliency_figure(results, infos))

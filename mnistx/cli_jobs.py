@@ -19,8 +19,36 @@ def _backends(text: str) -> tuple[str, ...]:
 def _common(p, what: str):
     p.add_argument("--backends", type=_backends, default=BACKENDS, metavar="A,B,C",
                    help=f"backends to {what} (default: {','.join(BACKENDS)})")
-    p.add_argument("--data", metavar="PATH", help="MNIST .npz or IDX folder (default: $MNISTX_DATA, "
-                   "else Keras's download)")
+    p.add_argument("--data", metavar="PATH", help="a .npz of arrays (x + y, x_train/y_train/x_test/y_test, "
+                   "or x_<input name> per input), or MNIST as a .npz or IDX folder (default: "
+                   "$MNISTX_DATA, else Keras's MNIST download)")
+
+
+MODEL_HELP = ("mlp or cnn (the registry), package.module:function or path/file.py:function returning "
+              "a fresh keras.Model, or a saved .keras file (default: %(default)s)")
+
+
+def _model_args(p):
+    p.add_argument("--inputs", choices=["data", "synthetic"], default="data",
+                   help="synthetic: a seeded batch from the model's input spec, no data needed "
+                        "(default: %(default)s)")
+    p.add_argument("--int-high", type=int, metavar="N", help="token ids for synthetic integer inputs are "
+                   "drawn from 0..N-1 (default: the first Embedding layer's input_dim)")
+    p.add_argument("--loss", metavar="NAME", help="Keras loss name (default: the model's compile() loss, "
+                   "else guessed from the labels and printed)")
+
+
+def _tiers(items) -> dict:
+    out = {}
+    for item in items or []:
+        name, _, value = item.partition("=")
+        try:
+            out[name.strip()] = tuple(float(v) for v in value.split(","))
+        except ValueError:
+            raise MnistxError(f"--tier {item}: expected NAME=ATOL[,RTOL], e.g. activations=1e-5,1e-4") from None
+        if not 1 <= len(out[name.strip()]) <= 2:
+            raise MnistxError(f"--tier {item}: expected NAME=ATOL[,RTOL]")
+    return out
 
 
 def add_job_parsers(sub) -> None:
@@ -28,9 +56,21 @@ def add_job_parsers(sub) -> None:
 
     p = sub.add_parser("parity", help="check that the backends compute the same thing (exit 1 if not)")
     _common(p, "compare")
-    p.add_argument("--model", default=P.model, help="registry model: mlp or cnn (default: %(default)s)")
+    p.add_argument("--model", default=P.model, help=MODEL_HELP)
+    _model_args(p)
     p.add_argument("--run", metavar="RUN_DIR", help="take the model and weights from a run directory")
-    p.add_argument("--images", type=int, default=P.n_images, help="test images (default: %(default)s)")
+    p.add_argument("--images", type=int, default=P.n_images, help="evaluation samples (default: %(default)s)")
+    p.add_argument("--activation-images", type=int, default=P.n_activation_images,
+                   help="samples for per-layer activations and gradients (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=P.batch_size, help="trajectory batch (default: %(default)s)")
+    p.add_argument("--tier", action="append", metavar="NAME=ATOL[,RTOL]",
+                   help="override one tolerance tier, e.g. activations=1e-5,1e-4 (repeatable)")
+    p.add_argument("--optimizer", choices=["auto", "adam", "sgd"], default="auto",
+                   help="trajectory optimizer: auto = the model's compiled one, else Adam for mlp/cnn, "
+                        "else SGD (Adam turns float noise in tiny gradients into +-lr steps; see "
+                        "docs/portability.md) (default: %(default)s)")
+    p.add_argument("--plant-layer", metavar="LAYER", help="with --plant: the layer (path) to change "
+                   "(default: the middle layer with weights)")
     p.add_argument("--steps", type=int, default=P.steps, help="Adam steps compared (default: %(default)s)")
     p.add_argument("--plant", type=float, default=0.0, metavar="DELTA",
                    help="self-test: add DELTA to one weight of the last backend's copy")
@@ -59,6 +99,8 @@ def add_job_parsers(sub) -> None:
     c.add_argument("a", help="baseline bench.json")
     c.add_argument("b", help="bench.json to compare with it")
     add_compare_parser(sub)
+    p = sub.add_parser("probe", help=argparse.SUPPRESS)  # child only: build the model once (mnistx/probe.py)
+    p.add_argument("--worker", metavar="DIR", required=True)
 
 
 def add_compare_parser(sub) -> None:
@@ -151,17 +193,22 @@ def cmd_parity(args) -> int:
 
         worker.run(args.worker)
         return 0
-    from mnistx.config import ParityConfig
+    from mnistx.config import ParityConfig, Tolerances
     from mnistx.parity.runner import run_parity
 
     cfg = ParityConfig(model=args.model, backends=args.backends, n_images=args.images, steps=args.steps,
-                       plant=args.plant, tf32=args.tf32, parallel=not args.sequential,
-                       timeout_s=args.timeout)
+                       n_activation_images=args.activation_images, batch_size=args.batch_size,
+                       inputs=args.inputs, int_high=args.int_high, loss=args.loss, optimizer=args.optimizer,
+                       plant=args.plant, plant_layer=args.plant_layer, tf32=args.tf32,
+                       parallel=not args.sequential, timeout_s=args.timeout,
+                       tolerances=Tolerances().with_overrides(**_tiers(args.tier)))
     s = run_parity(cfg, args.out, args.data, args.run)
     failing = [c for c in s["checks"] if not c["passed"]]
     for c in failing[:12]:
         print(f"  FAIL {c['check']:18s} {c['pair']:24s} max|diff| {c['max_abs_diff']:.2e} "
-              f"> {c['tolerance']:.1e}  {c['detail']}")
+              f"(excess {c['excess']:.2g}x over {c['atol']:.0e} + {c['rtol']:.0e}·|a|)  {c['detail']}")
+    for pair, loc in s["first_divergence"].items():
+        print(f"  {pair}: {loc['text']}")
     for name, why in s["not_compared"].items():
         print(f"  {name}: {why}")
     print(f"parity {'PASS' if s['passed'] else 'FAIL'}: {len(s['checks']) - len(failing)}/{len(s['checks'])} "
@@ -170,4 +217,11 @@ def cmd_parity(args) -> int:
     return 0 if s["passed"] else 1
 
 
-JOB_COMMANDS = {"parity": cmd_parity, "bench": cmd_bench, "compare": cmd_compare}
+def cmd_probe(args) -> int:
+    from mnistx import probe
+
+    probe.run(args.worker)
+    return 0
+
+
+JOB_COMMANDS = {"parity": cmd_parity, "bench": cmd_bench, "compare": cmd_compare, "probe": cmd_probe}

@@ -47,6 +47,103 @@ def build(name: str) -> keras.Model:
     return REGISTRY[name]()
 
 
+def build_spec(spec) -> keras.Model:
+    """A fresh keras.Model from a ModelSpec (or its JSON dict); one-line MnistxError if not."""
+    from mnistx.modelspec import ModelSpec
+
+    spec = ModelSpec.from_json(spec) if isinstance(spec, dict) else spec
+    if spec.kind == "registry":
+        return build(spec.target)
+    if spec.kind == "keras":
+        try:
+            return keras.saving.load_model(spec.target, safe_mode=True)
+        except Exception as exc:  # Keras raises ValueError/TypeError for unsafe or unknown objects
+            raise MnistxError(f"Keras could not load '{spec.target}': {_first_line(exc)}") from None
+    fn = _builder(spec)
+    try:
+        model = fn()
+    except Exception as exc:  # the user's code: say where it failed, in one line
+        raise MnistxError(f"{spec.text}() raised {type(exc).__name__}: {_first_line(exc)}") from None
+    if not isinstance(model, keras.Model):
+        raise MnistxError(f"{spec.text}() returned {type(model).__name__}, not a keras.Model")
+    if not model.built:
+        raise MnistxError(f"{spec.text}() returned a model that is not built; start it with "
+                          "keras.Input(...) or call model.build(input_shape) before returning it")
+    return model
+
+
+def _first_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:300].rsplit(" ", 1)[0] + " ..."
+
+
+def _builder(spec):
+    import importlib
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    try:
+        if spec.kind == "module":
+            module = importlib.import_module(spec.target)
+        else:
+            path = Path(spec.target)
+            sys.path.insert(0, str(path.parent))  # so the file can import its neighbours
+            name = f"mnistx_user_{path.stem}"
+            loader = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(loader)
+            sys.modules[name] = module
+            loader.loader.exec_module(module)
+    except Exception as exc:
+        raise MnistxError(f"importing {spec.target} failed: {type(exc).__name__}: {_first_line(exc)}") from None
+    fn = getattr(module, spec.function, None)
+    if not callable(fn):
+        raise MnistxError(f"{spec.target} has no callable '{spec.function}'")
+    return fn
+
+
+def is_graph_model(model: keras.Model) -> bool:
+    """Functional or Sequential: layers form a graph Keras knows (else: subclassed)."""
+    return isinstance(model, (keras.Sequential, keras.src.models.functional.Functional))
+
+
+def input_specs(model: keras.Model) -> list[dict]:
+    """[{name, shape (without batch), dtype}] per model input, in call order."""
+    if getattr(model, "inputs", None):
+        return [{"name": t.name, "shape": list(t.shape[1:]), "dtype": str(t.dtype)} for t in model.inputs]
+    shape = getattr(model, "_build_shapes_dict", None) or {}
+    first = next(iter(shape.values()), None)
+    if first is None:
+        raise MnistxError(f"model '{model.name}' does not say its input shape; give it keras.Input(...)")
+    return [{"name": "x", "shape": list(first[1:]), "dtype": "float32"}]
+
+
+def all_layers(model: keras.Model) -> list:
+    """Every layer inside the model, nested models flattened (depth first)."""
+    return list(model._flatten_layers(include_self=False, recursive=True))
+
+
+def embedding_input_dim(model: keras.Model) -> int | None:
+    for layer in all_layers(model):
+        if isinstance(layer, layers.Embedding):
+            return int(layer.input_dim)
+    return None
+
+
+def describe(model: keras.Model) -> dict:
+    """What the parent needs: inputs, output shapes, size, kind, compile loss, layer kinds."""
+    outs = model.outputs if getattr(model, "outputs", None) else None
+    kinds = sorted({type(layer).__name__ for layer in all_layers(model)})
+    loss = getattr(model, "loss", None) if getattr(model, "compiled", False) else None
+    return {"name": model.name, "class": type(model).__name__, "graph": is_graph_model(model),
+            "inputs": input_specs(model),
+            "outputs": [list(t.shape[1:]) for t in outs] if outs else None,
+            "params": int(model.count_params()), "layer_kinds": kinds,
+            "n_layers": len(all_layers(model)), "embedding_input_dim": embedding_input_dim(model),
+            "compiled_loss": None if loss is None else (loss if isinstance(loss, str) else
+                                                        getattr(loss, "name", type(loss).__name__))}
+
+
 def compile_worksheet(model: keras.Model, learning_rate: float = 1e-3, **kw) -> keras.Model:
     """The worksheet's compile: adam, categorical_crossentropy, accuracy."""
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy",

@@ -32,3 +32,24 @@ def adam_update(xp, w, g, m, v, t, lr, b1=0.9, b2=0.999, eps=1e-7):
     v = v + (g * g - v) * (1 - b2)
     alpha = lr * xp.sqrt(1 - b2 ** t) / (1 - b1 ** t)
     return w - alpha * m / (xp.sqrt(v) + eps), m, v
+
+
+def float_inputs(xs) -> list[int]:
+    """Indices of the inputs a gradient can be taken with respect to (floating point)."""
+    return [i for i, x in enumerate(xs) if "float" in str(getattr(x, "dtype", ""))]
+
+
+def pack_inputs(model, xs: list):
+    """The model's call argument from a list of inputs in its input order: the one array, or
+    the structure the model was built with (list or dict), else the list."""
+    if len(xs) == 1:
+        return xs[0]
+    struct = getattr(model, "_inputs_struct", None)
+    if struct is not None:
+        from keras import tree
+
+        try:
+            return tree.pack_sequence_as(struct, list(xs))
+        except (ValueError, TypeError):
+            pass
+    return list(xs)

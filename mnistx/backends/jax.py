@@ -47,17 +47,25 @@ def gpu_peak_bytes() -> int | None:
     return int((jax.devices()[0].memory_stats() or {}).get("peak_bytes_in_use", 0)) or None
 
 
-def gradients(model, x, objective):
-    """(objective value, d/d trainable weights, d/d x) via jax.value_and_grad on stateless_call."""
+def gradients(model, xs, objective):
+    """(objective value, d/d trainable weights, d/d each float input or None) via a jitted
+    jax.value_and_grad on stateless_call; `xs` is a list of arrays in the model's input order."""
+    from mnistx.backends._common import float_inputs, pack_inputs
+
     trainable = [v.value for v in model.trainable_variables]
     frozen = [v.value for v in model.non_trainable_variables]
+    xs = [jnp.asarray(x) for x in xs]
+    wrt = float_inputs(xs)
 
-    def f(tv, inputs):
-        out, _ = model.stateless_call(tv, frozen, inputs, training=False)
+    def f(tv, diff, fixed):
+        full = [diff[wrt.index(i)] if i in wrt else fixed[i] for i in range(len(xs))]
+        out, _ = model.stateless_call(tv, frozen, pack_inputs(model, full), training=False)
         return objective(out)
 
-    value, (gw, gx) = jax.value_and_grad(f, argnums=(0, 1))(trainable, jnp.asarray(x, jnp.float32))
-    return float(value), [np.asarray(g) for g in gw], np.asarray(gx)
+    fixed = [None if i in wrt else x for i, x in enumerate(xs)]
+    value, (gw, gx) = jax.jit(jax.value_and_grad(f, argnums=(0, 1)))(trainable, [xs[i] for i in wrt], fixed)
+    grads_x = [np.asarray(gx[wrt.index(i)]) if i in wrt else None for i in range(len(xs))]
+    return float(value), [np.asarray(g) for g in gw], grads_x
 
 
 def _cce(y, p):

@@ -46,15 +46,20 @@ def gpu_peak_bytes() -> int | None:
     return int(tf.config.experimental.get_memory_info("GPU:0")["peak"]) if has_gpu() else None
 
 
-def gradients(model, x, objective):
-    """(objective value, d/d trainable weights, d/d x) via tf.GradientTape."""
-    inputs = tf.convert_to_tensor(np.asarray(x, np.float32))
+def gradients(model, xs, objective):
+    """(objective value, d/d trainable weights, d/d each float input or None) via tf.GradientTape."""
+    from mnistx.backends._common import float_inputs, pack_inputs
+
+    inputs = [tf.convert_to_tensor(np.asarray(x)) for x in xs]
+    wrt = float_inputs(xs)
     weights = model.trainable_variables
     with tf.GradientTape() as tape:
-        tape.watch(inputs)
-        value = objective(model(inputs, training=False))
-    gw, gx = tape.gradient(value, [weights, inputs])
-    return float(value), [np.asarray(g) for g in gw], np.asarray(gx)
+        for i in wrt:
+            tape.watch(inputs[i])
+        value = objective(model(pack_inputs(model, inputs), training=False))
+    gw, gx = tape.gradient(value, [weights, [inputs[i] for i in wrt]])
+    grads_x = [np.asarray(gx[wrt.index(i)]) if i in wrt else None for i in range(len(xs))]
+    return float(value), [np.asarray(g) for g in gw], grads_x
 
 
 def _cce(y, p):

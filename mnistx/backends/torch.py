@@ -48,14 +48,23 @@ def gpu_peak_bytes() -> int | None:
     return int(torch.cuda.max_memory_allocated()) if has_gpu() else None
 
 
-def gradients(model, x, objective):
-    """(objective value, d/d trainable weights, d/d x) via torch.autograd.grad."""
+def gradients(model, xs, objective):
+    """(objective value, d/d trainable weights, d/d each float input or None) via torch.autograd."""
+    from mnistx.backends._common import float_inputs, pack_inputs
+
     params = [v.value for v in model.trainable_variables]
-    inputs = torch.as_tensor(np.asarray(x, np.float32), device=params[0].device).requires_grad_(True)
-    value = objective(model(inputs, training=False))
-    grads = torch.autograd.grad(value, params + [inputs])
-    as_np = [g.detach().cpu().numpy() for g in grads]
-    return float(value.detach().cpu()), as_np[:-1], as_np[-1]
+    dev = params[0].device if params else _device()
+    wrt = float_inputs(xs)
+    inputs = [torch.as_tensor(np.asarray(x), device=dev) for x in xs]
+    for i in wrt:
+        inputs[i].requires_grad_(True)
+    value = objective(model(pack_inputs(model, inputs), training=False))
+    grads = torch.autograd.grad(value, params + [inputs[i] for i in wrt], allow_unused=True)
+    as_np = [np.zeros(tuple(t.shape), np.float32) if g is None else g.detach().cpu().numpy()
+             for t, g in zip(params + [inputs[i] for i in wrt], grads)]
+    gx = as_np[len(params):]
+    grads_x = [gx[wrt.index(i)] if i in wrt else None for i in range(len(xs))]
+    return float(value.detach().cpu()), as_np[:len(params)], grads_x
 
 
 class NativeTrainer:

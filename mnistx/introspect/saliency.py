@@ -9,19 +9,32 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
-def saliency(model, images: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """images (N, 28, 28) float32, classes (N,) ints -> (N, 28, 28) float32 |d p_class / d x|.
+def saliency(model, images, classes: np.ndarray | None = None) -> np.ndarray:
+    """|d output / d input| for the model's first float input, one map per sample.
 
-    The objective sums each image's probability of its own class, so one backward pass gives
-    every image's map (images do not interact in these models).
+    images: (N, ...) float32, or a list of arrays in the model's input order; classes (N,) ints:
+    the objective sums each sample's output for its own class (one backward pass gives every
+    map, as samples do not interact in inference mode); None: the sum of all outputs
+    (regression). Returns |gradient| with the shape of that input, float32.
     """
     import keras
 
     from mnistx import backends
 
-    mask = keras.ops.one_hot(keras.ops.convert_to_tensor(np.asarray(classes, np.int32)), 10)
-    _, _, grad_x = backends.gradients(model, images, lambda p: keras.ops.sum(p * mask))
-    return np.abs(grad_x).astype(np.float32)
+    xs = list(images) if isinstance(images, (list, tuple)) else [images]
+
+    def objective(out):
+        out = keras.tree.flatten(out)[0]
+        if classes is None:
+            return keras.ops.sum(out)
+        cls = keras.ops.convert_to_tensor(np.asarray(classes, np.int32))
+        return keras.ops.sum(out * keras.ops.one_hot(cls, out.shape[-1], dtype=out.dtype))
+
+    _, _, grads_x = backends.gradients(model, xs, objective)
+    first = next((g for g in grads_x if g is not None), None)
+    if first is None:
+        raise ValueError("the model has no floating-point input to take a saliency map of")
+    return np.abs(first).astype(np.float32)
 
 
 def saliency_grid(images: np.ndarray, maps: dict[str, np.ndarray], labels: np.ndarray) -> Figure:

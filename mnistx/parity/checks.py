@@ -1,8 +1,9 @@
-"""Compare the children's results, pair by pair, each quantity against its tolerance tier.
+"""Compare the children's results pair by pair, each quantity against its (atol, rtol) tier.
 
 Pure numpy. A result is the dict of arrays a parity child saved (see worker.py); an info is its
-JSON (checkpoint cross-loads, environment). Every check is a dict:
-{"check", "pair", "max_abs_diff", "tolerance", "passed", "detail"}.
+JSON (layer records, checkpoint cross-loads, environment). Every check is a dict:
+{"check", "pair", "max_abs_diff", "max_rel_diff", "excess", "atol", "rtol", "passed", "detail"},
+where excess = max |a - b| / (atol + rtol * |a|): a check passes when excess <= 1.
 """
 
 from __future__ import annotations
@@ -11,67 +12,144 @@ from itertools import combinations
 
 import numpy as np
 
-from mnistx.config import Tolerances
+from mnistx.config import Tier, Tolerances
 
-# check name -> (tolerance field, array key prefix or exact key)
+# check name -> (tier name, array key prefix or exact key)
 ARRAY_CHECKS = {
     "weights": ("weights", "weight_"),
-    "probs": ("probs", "probs"),
-    "logits": ("logits", "logits"),
+    "outputs": ("outputs", "out_"),
     "activations": ("activations", "act_"),
     "loss": ("loss", "loss"),
     "grad_weights": ("grads", "grad_w"),
-    "grad_input": ("grads", "grad_input"),
+    "grad_input": ("grads", "grad_x"),
     "saliency": ("saliency", "saliency"),
     "trajectory_loss": ("trajectory_loss", "traj_loss"),
-    "trajectory_weights": ("trajectory", "traj_weights"),
+    "trajectory_weights": ("trajectory", "traj_w"),
+    "trajectory_state": ("trajectory", "traj_state_"),
 }
 CHECK_ORDER = [*ARRAY_CHECKS, "argmax", "checkpoint", "determinism"]
 
 
-def _keys(result: dict, prefix: str) -> list[str]:
+def keys(result: dict, prefix: str) -> list[str]:
     if prefix in result:
         return [prefix]
-    return sorted((k for k in result if k.startswith(prefix)), key=lambda k: int(k[len(prefix):]))
+    found = [k for k in result if k.startswith(prefix) and k[len(prefix):].isdigit()]
+    return sorted(found, key=lambda k: int(k[len(prefix):]))
 
 
-def max_abs_diff(a: dict, b: dict, prefix: str) -> tuple[float, str]:
-    """Largest |a - b| over every array under `prefix`, and which array held it."""
-    worst, where = 0.0, ""
-    keys = _keys(a, prefix)
-    if keys != _keys(b, prefix):
-        return float("inf"), f"different arrays: {keys} vs {_keys(b, prefix)}"
-    for k in keys:
-        x, y = np.asarray(a[k], np.float64), np.asarray(b[k], np.float64)
-        if x.shape != y.shape:
-            return float("inf"), f"{k}: shapes {x.shape} vs {y.shape}"
-        d = float(np.abs(x - y).max()) if x.size else 0.0
-        if d > worst or not where:
-            worst, where = d, k
+NOISE_FACTOR = 3.0  # trajectories: allow this many times the model's own float32 sensitivity
+
+
+def compare_arrays(a, b, tier: Tier, floor: float = 0.0) -> dict:
+    """max |a - b|, max relative diff (where |a| > 0), and excess over the tier (<= 1 passes):
+    |a - b| <= atol + rtol * |a| + floor, elementwise."""
+    x, y = np.atleast_1d(np.asarray(a, np.float64)), np.atleast_1d(np.asarray(b, np.float64))
+    if x.shape != y.shape:
+        return {"max_abs_diff": float("inf"), "max_rel_diff": float("inf"), "excess": float("inf"),
+                "shape": f"shapes {x.shape} vs {y.shape}"}
+    if not x.size:
+        return {"max_abs_diff": 0.0, "max_rel_diff": 0.0, "excess": 0.0}
+    d = np.abs(x - y)
+    d[np.isnan(x) & np.isnan(y)] = 0.0  # NaN where both have NaN agrees
+    bound = tier.atol + tier.rtol * np.abs(x) + floor
+    with np.errstate(divide="ignore", invalid="ignore"):
+        excess = np.where(d == 0, 0.0, d / bound)
+        rel = np.where(np.abs(x) > 0, d / np.abs(x), 0.0)
+    return {"max_abs_diff": float(np.nan_to_num(d.max(), nan=np.inf)),
+            "max_rel_diff": float(np.nan_to_num(rel.max(), nan=np.inf)),
+            "excess": float(np.nan_to_num(excess.max(), nan=np.inf))}
+
+
+def _check(name, pair, stats: dict, tier: Tier, detail="") -> dict:
+    return {"check": name, "pair": pair, "max_abs_diff": stats["max_abs_diff"],
+            "noise_floor": stats.get("floor", 0.0),
+            "max_rel_diff": stats.get("max_rel_diff", 0.0), "excess": stats["excess"],
+            "atol": tier.atol, "rtol": tier.rtol, "passed": bool(stats["excess"] <= 1.0),
+            "detail": stats.get("shape") or detail}
+
+
+def noise_floor(a: dict, b: dict, key: str) -> float:
+    """NOISE_FACTOR x the larger backend's own sensitivity for `key` (0 where not measured)."""
+    na, nb = a.get(f"noise_{key}"), b.get(f"noise_{key}")
+    if na is None or nb is None or not np.size(na):
+        return 0.0
+    return NOISE_FACTOR * float(max(np.max(na), np.max(nb)))
+
+
+def compare_prefix(a: dict, b: dict, prefix: str, tier: Tier) -> tuple[dict, str]:
+    """The worst array under `prefix` (by excess), and its key."""
+    ka, kb = keys(a, prefix), keys(b, prefix)
+    if ka != kb:
+        return {"max_abs_diff": float("inf"), "excess": float("inf"),
+                "shape": f"different arrays: {len(ka)} vs {len(kb)}"}, ""
+    worst, where = {"max_abs_diff": 0.0, "max_rel_diff": 0.0, "excess": 0.0}, ""
+    for k in ka:
+        s = compare_arrays(a[k], b[k], tier, noise_floor(a, b, k))
+        s["floor"] = noise_floor(a, b, k)
+        if s["excess"] > worst["excess"] or not where:
+            worst, where = s, k
     return worst, where
 
 
-def _check(name, pair, diff, tol, detail="") -> dict:
-    return {"check": name, "pair": pair, "max_abs_diff": float(diff), "tolerance": float(tol),
-            "passed": bool(diff <= tol), "detail": detail}
+def argmax_check(a: dict, b: dict, pair: str, tier: Tier) -> dict | None:
+    """Classifier outputs only: samples whose top class differs, ignoring near-ties (top two
+    within the outputs tier of each other, where rounding may pick either)."""
+    pa, pb = a.get("out_0"), b.get("out_0")
+    if pa is None or pa.ndim != 2 or pa.shape[-1] < 2 or pa.shape != pb.shape:
+        return None
+    wrong = np.flatnonzero(pa.argmax(1) != pb.argmax(1))
+    top2 = np.sort(pa[wrong], axis=1)[:, -2:] if len(wrong) else np.zeros((0, 2))
+    near = (top2[:, 1] - top2[:, 0]) <= tier.atol + tier.rtol * np.abs(top2[:, 1])
+    real = wrong[~near]
+    detail = f"{len(real)} of {len(pa)} samples disagree" + (f": {real[:20].tolist()}" if len(real) else "")
+    if near.any():
+        detail += f" ({int(near.sum())} near-ties within the outputs tier not counted)"
+    stats = {"max_abs_diff": float(len(real)), "excess": float(len(real) > 0) * 2}
+    return {**_check("argmax", pair, stats, Tier(0.0), detail), "disagreeing": real.tolist()}
 
 
 def compare_pair(a: dict, b: dict, pair: str, tol: Tolerances) -> list[dict]:
     """Every array check plus argmax agreement, for one pair of backends."""
     checks = []
-    for name, (tier, prefix) in ARRAY_CHECKS.items():
-        diff, where = max_abs_diff(a, b, prefix)
-        checks.append(_check(name, pair, diff, getattr(tol, tier), f"worst in {where}"))
-    wrong = np.flatnonzero(a["probs"].argmax(1) != b["probs"].argmax(1))
-    detail = f"{len(wrong)} of {len(a['probs'])} images disagree" + (
-        f": {wrong[:20].tolist()}" if len(wrong) else "")
-    checks.append({**_check("argmax", pair, len(wrong), 0, detail), "disagreeing": wrong.tolist()})
-    return checks
+    for name, (tier_name, prefix) in ARRAY_CHECKS.items():
+        if not keys(a, prefix) and not keys(b, prefix):
+            continue  # not measured for this model (e.g. no BatchNorm state, no float input)
+        tier = getattr(tol, tier_name)
+        stats, where = compare_prefix(a, b, prefix, tier)
+        checks.append(_check(name, pair, stats, tier, f"worst in {where}" if where else ""))
+    am = argmax_check(a, b, pair, tol.outputs)
+    return checks + ([am] if am else [])
 
 
-def divergence_curve(a: dict, b: dict) -> list[float]:
-    """Max |weights_a - weights_b| after each training step (K,)."""
-    return np.abs(a["traj_weights"].astype(np.float64) - b["traj_weights"]).max(axis=1).tolist()
+def layer_diffs(a: dict, b: dict, records: list[dict], tier: Tier) -> list[dict]:
+    """Per recorded layer (execution order): its worst output diff and excess, and its inputs'."""
+    rows = []
+    for r in records:
+        stats = [compare_arrays(a[k], b[k], tier) for k in r["output_keys"]]
+        worst = max(stats, key=lambda s: s["excess"]) if stats else {"max_abs_diff": 0.0, "excess": 0.0}
+        rows.append({"name": r["name"], "class": r["class"], "inbound": r["inbound"],
+                     "max_abs_diff": worst["max_abs_diff"], "excess": worst["excess"],
+                     "outputs": r["outputs"]})
+    return rows
+
+
+def locate(rows: list[dict], source_excess: dict) -> dict | None:
+    """The first layer beyond its tier whose inputs all agree: where the backends part ways.
+
+    `source_excess` maps `input:<i>` / `ext:<n>` names to their excess; each row's outputs map
+    the recorded output names (`<layer>:<k>`)."""
+    excess = dict(source_excess)
+    for i, row in enumerate(rows):
+        for name in row["outputs"]:
+            excess[name] = row["excess"]
+        if row["excess"] > 1.0 and all(excess.get(s, 0.0) <= 1.0 for s in row["inbound"]):
+            agree = rows[i - 1]["name"] if i else "the inputs"
+            return {"layer": row["name"], "class": row["class"], "index": i,
+                    "max_abs_diff": row["max_abs_diff"], "excess": row["excess"],
+                    "agree_up_to": agree,
+                    "text": f"backends agree up to {agree}, differ from {row['name']} "
+                            f"({row['class']}) on by {row['max_abs_diff']:.1e}"}
+    return None
 
 
 def checkpoint_checks(infos: dict[str, dict], tol: Tolerances) -> list[dict]:
@@ -81,32 +159,57 @@ def checkpoint_checks(infos: dict[str, dict], tol: Tolerances) -> list[dict]:
         for saver, row in info.get("checkpoints", {}).items():
             pair = f"{saver} -> {loader}"
             if "error" in row:
-                checks.append(_check("checkpoint", pair, float("inf"), tol.checkpoint, row["error"]))
+                checks.append(_check("checkpoint", pair, {"max_abs_diff": float("inf"), "excess": float("inf")},
+                                     tol.checkpoint, row["error"]))
                 continue
             for fmt, r in row.items():
-                c = _check("checkpoint", pair, r["max_abs_diff"], tol.checkpoint,
-                           f".{fmt}: {r['argmax_disagree']} argmax disagreements")
-                c["passed"] = c["passed"] and r["argmax_disagree"] == 0
+                if "skipped" in r:
+                    continue
+                stats = {"max_abs_diff": r["max_abs_diff"], "excess": r["excess"]}
+                c = _check("checkpoint", pair, stats, tol.checkpoint,
+                           f".{fmt}: {r.get('argmax_disagree', 0)} argmax disagreements")
+                c["passed"] = c["passed"] and r.get("argmax_disagree", 0) == 0
                 c["format"] = fmt
                 checks.append(c)
     return checks
 
 
 def determinism_checks(results: dict[str, dict]) -> list[dict]:
-    return [_check("determinism", name, 0.0 if bool(r["deterministic"]) else float("inf"), 0.0,
-                   "predict twice: bit-identical" if bool(r["deterministic"]) else "predict twice: differs")
-            for name, r in results.items()]
+    out = []
+    for name, r in results.items():
+        same = bool(r["deterministic"])
+        out.append(_check("determinism", name, {"max_abs_diff": 0.0 if same else float("inf"),
+                                                "excess": 0.0 if same else float("inf")}, Tier(0.0),
+                          "predict twice: bit-identical" if same else "predict twice: differs"))
+    return out
 
 
 def run_checks(results: dict[str, dict], infos: dict[str, dict], tol: Tolerances) -> dict:
-    """All checks over all pairs of backends that produced results."""
-    checks, curves = [], {}
+    """All checks over all pairs of backends that produced results, plus the divergence locator."""
+    checks, curves, layers, located = [], {}, {}, {}
     for x, y in combinations(list(results), 2):
         pair = f"{x} vs {y}"
         checks += compare_pair(results[x], results[y], pair, tol)
-        curves[pair] = divergence_curve(results[x], results[y])
+        if "traj_curve" in results[x] and "traj_curve" in results[y]:
+            d = np.abs(results[x]["traj_curve"].astype(np.float64) - results[y]["traj_curve"])
+            curves[pair] = d.max(axis=1).tolist() if d.size else []
+            for b_ in (x, y):
+                if "noise_traj_curve" in results[b_] and f"{b_} (own sensitivity)" not in curves:
+                    curves[f"{b_} (own sensitivity)"] = results[b_]["noise_traj_curve"].max(axis=1).tolist()
+        records = infos[x].get("layers") or []
+        if records:
+            rows = layer_diffs(results[x], results[y], records, tol.activations)
+            sources = {s: compare_arrays(results[x][k], results[y][k], tol.activations)["excess"]
+                       for s, k in infos[x].get("sources", {}).items()}
+            layers[pair] = [{k: r[k] for k in ("name", "class", "max_abs_diff", "excess")} for r in rows]
+            failing = [c for c in checks if c["pair"] == pair and not c["passed"]]
+            if failing:
+                located[pair] = locate(rows, sources) or {
+                    "layer": None, "text": "every recorded layer agrees within its tier; the difference "
+                    "arises outside the recorded layers (ops in call(), the loss or training)"}
     checks += checkpoint_checks(infos, tol) + determinism_checks(results)
-    return {"checks": checks, "curves": curves, "passed": all(c["passed"] for c in checks)}
+    return {"checks": checks, "curves": curves, "layers": layers, "first_divergence": located,
+            "passed": all(c["passed"] for c in checks)}
 
 
 def failed_tiers(checks: list[dict]) -> set[str]:

@@ -10,18 +10,18 @@ from matplotlib.figure import Figure
 from mnistx import runs
 from mnistx.parity.checks import ARRAY_CHECKS
 
-TIER_WHY = {  # measured on the 2-core CPU, keras 3.15.1, the MLP after 5 worksheet epochs
+TIER_WHY = {  # measured on the 2-core CPU, keras 3.15.1: docs/portability.md has the figures
     "weights": "the same .weights.h5 read back: any difference at all is a loading bug",
-    "probs": "float32 softmax on 10,000 images; measured <= 1.5e-6 between backends",
-    "logits": "pre-softmax values of magnitude ~10, a few float32 ulps; measured <= 7.6e-6",
-    "activations": "every layer's output, the largest (~10) set the scale; measured <= 3.8e-6",
-    "loss": "mean cross-entropy of one batch; measured <= 2.4e-7",
-    "grads": "autograd of the same graph in three frameworks; measured <= 4.3e-8",
-    "saliency": "input gradients of one class probability; measured <= 3.2e-7",
-    "trajectory_loss": "the loss after each Adam step, on diverging weights; measured <= 1.8e-6",
-    "trajectory": ("weights after K Adam steps: Adam divides by sqrt(v), so rounding in tiny "
-                   "gradients moves a weight by up to ~lr; measured <= 1.0e-5 at K=20"),
-    "checkpoint": "a checkpoint loaded in another backend predicts what the saver predicts; measured 0",
+    "outputs": "float32 model outputs; the rtol part covers deep networks' large activations",
+    "activations": "every layer's output in inference mode: rounding grows with depth, so rtol",
+    "loss": "the loss of one batch",
+    "grads": "autograd of the same graph in three frameworks; gradients near zero lose relative "
+             "precision, hence the atol floor",
+    "saliency": "input gradients of one class output",
+    "trajectory_loss": "the loss after each Adam step, on slowly diverging weights",
+    "trajectory": ("weights and BatchNorm statistics after K Adam steps: Adam divides by sqrt(v), "
+                   "so rounding in tiny gradients moves a weight by up to ~lr"),
+    "checkpoint": "a checkpoint loaded in another backend predicts what the saver predicts",
 }
 
 
@@ -29,37 +29,92 @@ def _fmt(x: float) -> str:
     return "inf" if not np.isfinite(x) else ("0" if x == 0 else f"{x:.1e}")
 
 
+def _cell(c: dict, name: str) -> str:
+    text = ("✅ " if c["passed"] else "❌ ") + _fmt(c["max_abs_diff"])
+    if name != "argmax":
+        text += f" ({c['excess']:.2g}x)"
+    if c.get("noise_floor"):
+        text += f"; own sensitivity {_fmt(c['noise_floor'] / 3)}"
+    return text
+
+
+def tier_text(atol: float, rtol: float) -> str:
+    return f"{_fmt(atol)} + {_fmt(rtol)}·|a|" if rtol else _fmt(atol)
+
+
 def markdown(summary: dict) -> str:
     checks = summary["checks"]
     pairs = list(dict.fromkeys(c["pair"] for c in checks if " vs " in c["pair"]))
-    names = list(ARRAY_CHECKS) + ["argmax"]
+    names = [n for n in [*ARRAY_CHECKS, "argmax"] if any(c["check"] == n for c in checks)]
     lines = [f"# Parity: {summary['model']} on {', '.join(summary['compared']) or 'no backend'}", "",
              f"Verdict: **{'PASS' if summary['passed'] else 'FAIL'}** "
              f"({sum(not c['passed'] for c in checks)} failing of {len(checks)} checks). "
-             f"{summary['n_images']} test images, {summary['steps']} Adam steps, "
+             f"{summary['n_images']} evaluation samples ({summary.get('inputs', '')}), "
+             f"{summary['steps']} steps of {summary.get('optimizer') or 'Adam'}, loss {summary.get('loss', {}).get('name', '?')}, "
              f"TF32 {'on' if summary['tf32'] else 'off'} on GPU.", ""]
+    if summary.get("planted"):
+        p = summary["planted"]
+        lines += [f"**Self-test: a change of {p['delta']:g} was planted** in `{p['variable']}` "
+                  f"(layer `{p['layer']}`) of the last backend's copy: this run is meant to fail.", ""]
+    for pair, loc in summary.get("first_divergence", {}).items():
+        lines.append(f"- **Where {pair} part ways:** {loc['text']}")
+    if summary.get("first_divergence"):
+        lines.append("")
     if pairs:
-        lines += ["| check | tolerance | " + " | ".join(pairs) + " |",
+        lines += ["Each cell: max |a - b| (excess over the tier; a check passes at excess <= 1). "
+                  "Trajectory checks also allow 3x the model's own sensitivity: how far the same "
+                  "backend's trajectory moves when every weight is nudged by 1e-6 (relative).", "",
+                  "| check | tier: atol + rtol·|a| | " + " | ".join(pairs) + " |",
                   "|---|---|" + "---|" * len(pairs)]
         for name in names:
             row = {c["pair"]: c for c in checks if c["check"] == name}
-            tol = next(iter(row.values()))["tolerance"] if row else 0
-            cells = [("✅ " if row[p]["passed"] else "❌ ") + _fmt(row[p]["max_abs_diff"]) for p in pairs]
-            lines.append(f"| {name} | {_fmt(tol)} | " + " | ".join(cells) + " |")
+            c0 = next(iter(row.values()))
+            cells = [_cell(row[p], name) if p in row else "-" for p in pairs]
+            lines.append(f"| {name} | {tier_text(c0['atol'], c0['rtol'])} | " + " | ".join(cells) + " |")
     ck = [c for c in checks if c["check"] == "checkpoint"]
     if ck:
-        lines += ["", "Checkpoint interchange (saver -> loader, max |dp| vs the loader's own predictions):",
+        lines += ["", "Checkpoint interchange (saver -> loader, max |d output| vs the loader's own):",
                   "", "| saver -> loader | format | max abs diff | verdict |", "|---|---|---|---|"]
         lines += [f"| {c['pair']} | .{c.get('format', '?')} | {_fmt(c['max_abs_diff'])} | "
                   f"{'✅' if c['passed'] else '❌ ' + c['detail']} |" for c in ck]
     det = [c for c in checks if c["check"] == "determinism"]
     lines += ["", "Determinism (same backend, predict twice): " +
               ", ".join(f"{c['pair']} {'bit-identical' if c['passed'] else 'DIFFERS'}" for c in det)]
+    lines += ["", f"Activations: {summary.get('activations_scope', '')}."]
+    if summary.get("randomness_disabled"):
+        lines.append(f"Trajectory on a twin with randomness off (RNG streams differ per backend): "
+                     f"{', '.join(summary['randomness_disabled'])}.")
     for name, why in summary.get("not_compared", {}).items():
         lines.append(f"\n**{name}**: {why}")
     lines += ["", "Why each tier is what it is:", ""]
-    lines += [f"- `{k}` = {_fmt(v)}: {TIER_WHY.get(k, '')}" for k, v in summary["tolerances"].items()]
+    lines += [f"- `{k}` = {tier_text(*v)}: {TIER_WHY.get(k, '')}" for k, v in summary["tolerances"].items()]
     return "\n".join(lines) + "\n"
+
+
+def layer_chain(summary: dict, pair: str | None = None) -> Figure | None:
+    """Per-layer max |diff| in execution order for one pair, bars colored by excess over the tier."""
+    layers = summary.get("layers", {})
+    if not layers:
+        return None
+    pair = pair or next(iter(summary.get("first_divergence") or layers))
+    rows = layers[pair]
+    fig = Figure(figsize=(max(6, 0.12 * len(rows) + 2), 3.6), layout="constrained")
+    ax = fig.subplots()
+    ex = np.array([r["excess"] for r in rows])
+    colors = ["#c0392b" if e > 1 else "#f39c12" if e > 0.3 else "#27ae60" for e in ex]
+    ax.bar(range(len(rows)), np.maximum([r["max_abs_diff"] for r in rows], 1e-12), color=colors)
+    ax.set_yscale("log")
+    ax.set_xlabel("layer (execution order)")
+    ax.set_ylabel("max |a - b|")
+    loc = (summary.get("first_divergence") or {}).get(pair)
+    if loc and loc.get("layer"):
+        ax.axvline(loc["index"], color="black", linestyle="--")
+        ax.set_title(f"{pair}: {loc['text']}", fontsize=9)
+    else:
+        ax.set_title(f"{pair}: per-layer difference (red: over tier, amber: > 30% of it)", fontsize=9)
+    if len(rows) <= 40:
+        ax.set_xticks(range(len(rows)), [r["name"] for r in rows], rotation=90, fontsize=6)
+    return fig
 
 
 def heatmap(summary: dict) -> Figure:
@@ -99,7 +154,7 @@ def divergence(summary: dict) -> Figure:
     for pair, curve in summary["curves"].items():
         steps = np.arange(1, len(curve) + 1)
         ax.plot(steps, np.maximum(curve, 1e-12), marker="o", markersize=3, label=pair)
-    ax.axhline(summary["tolerances"]["trajectory"], color="red", linestyle="--", label="tolerance")
+    ax.axhline(summary["tolerances"]["trajectory"][0], color="red", linestyle="--", label="atol")
     ax.set_yscale("log")
     ax.set_xlabel("Adam step")
     ax.set_ylabel("max |weights_a - weights_b|")
@@ -117,6 +172,9 @@ def write(summary: dict, out_dir: Path, saliency_fig: Figure | None) -> dict:
              "heatmap": runs.save_figure(heatmap(summary), out_dir / "heatmap.png")}
     if summary["curves"]:
         paths["divergence"] = runs.save_figure(divergence(summary), out_dir / "divergence.png")
+    chain = layer_chain(summary)
+    if chain is not None:
+        paths["layers"] = runs.save_figure(chain, out_dir / "layers.png")
     if saliency_fig is not None:
         paths["saliency"] = runs.save_figure(saliency_fig, out_dir / "saliency.png")
     return {k: str(v) for k, v in paths.items()}

@@ -1,7 +1,8 @@
 """`mnistx parity`: one child per backend on the same weights and inputs; the parent compares.
 
-The parent never imports keras or a backend: it writes config.json, starts the children
-(`mnistx parity --worker DIR` with KERAS_BACKEND set), reads their .npz/.json and writes the report.
+The parent never imports keras or a backend: mnistx/prepare.py checks the model, inputs and loss
+(one probe child), then the children (`mnistx parity --worker DIR`, KERAS_BACKEND set) write
+.npz/.json files that the parent compares and reports.
 """
 
 from __future__ import annotations
@@ -14,17 +15,11 @@ import numpy as np
 
 from mnistx import runs, spawn
 from mnistx.config import ParityConfig
-from mnistx.data import resolve_for_children
 from mnistx.errors import MnistxError
 from mnistx.parity import checks as C
 from mnistx.parity import report
 from mnistx.parity.sync import failed_marker
-
-
-def _child_config(cfg: ParityConfig, backends, data, reference, model) -> dict:
-    d = dataclasses.asdict(cfg)
-    d.pop("tolerances")
-    return {**d, "backends": list(backends), "data": data, "reference": reference, "model": model}
+from mnistx.prepare import prepare
 
 
 def _load_result(workdir: Path, backend: str) -> tuple[dict, dict]:
@@ -33,36 +28,46 @@ def _load_result(workdir: Path, backend: str) -> tuple[dict, dict]:
     return arrays, runs.read_json(workdir / f"{backend}.json")
 
 
-def _saliency_figure(results: dict, infos: dict):
+def _saliency_figure(results: dict):
     from mnistx.introspect.saliency import saliency_grid
 
-    if not results:
+    have = {b: r for b, r in results.items() if "saliency_images" in r}
+    if not have:
         return None
-    first = next(iter(results.values()))
-    return saliency_grid(first["saliency_images"], {b: r["saliency"] for b, r in results.items()},
-                         first["saliency_labels"])
+    first = next(iter(have.values()))
+    maps = {b: r["saliency"].max(-1) if r["saliency"].ndim == 4 else r["saliency"] for b, r in have.items()}
+    return saliency_grid(first["saliency_images"], maps, first["saliency_labels"])
+
+
+def check_config(cfg: ParityConfig) -> None:
+    spawn.check_backends(cfg.backends)
+    if cfg.n_images < 1 or cfg.steps < 1 or cfg.batch_size < 1 or cfg.n_activation_images < 1:
+        raise MnistxError("--images, --steps, --batch-size and --activation-images must be at least 1")
 
 
 def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progress=print) -> dict:
-    """Run the children, compare, write the report into out_dir; returns the summary dict."""
+    """Check inputs, run the children, compare, write the report into out_dir; returns the summary."""
     out_dir = Path(out_dir)
-    spawn.check_backends(cfg.backends)
-    model, reference = cfg.model, None
+    check_config(cfg)
+    model = cfg.model
     if run_dir is not None:
         run_dir = runs.check_run_dir(run_dir)
-        model, reference = runs.read_json(run_dir / "meta.json")["model"], str((run_dir / "model.weights.h5").resolve())
-    if cfg.n_images < 1 or cfg.steps < 1 or cfg.batch_size < 1:
-        raise MnistxError("--images, --steps and --batch-size must be at least 1")
-    data = resolve_for_children(data_path)
+        model = str((run_dir / "model.keras").resolve())
     present = [b for b in cfg.backends if spawn.installed(b)]
     not_compared = {b: f"skipped: not installed ({spawn.install_hint(b)})"
                     for b in cfg.backends if b not in present}
-    workdir = runs.fresh_dir(out_dir / "work")
-    child_cfg = _child_config(cfg, present, data, reference, model)
-    runs.write_json(workdir / "config.json", child_cfg)
-    progress(f"mnistx parity: {model} on {', '.join(present) or 'no installed backend'} "
-             f"({cfg.n_images} images, {cfg.steps} steps) -> {out_dir}")
     start = time.perf_counter()
+    progress(f"mnistx parity: {model} on {', '.join(present) or 'no installed backend'} -> {out_dir}")
+    job = prepare(model, out_dir / "work", present or cfg.backends, data_path, cfg.inputs, cfg.n_images,
+                  cfg.steps * cfg.batch_size, cfg.seed, cfg.int_high, cfg.loss, cfg.timeout_s, progress)
+    workdir = job.workdir
+    d = dataclasses.asdict(cfg)
+    d.pop("tolerances")
+    child_cfg = {**d, **job.child_config(), "backends": present,
+                 "checkpoint_tier": list(dataclasses.astuple(cfg.tolerances.checkpoint))}
+    runs.write_json(workdir / "config.json", child_cfg)
+    progress(f"  {len(job.inputs.eval_y)} evaluation samples, {cfg.steps} training steps of batch "
+             f"{cfg.batch_size}; children side by side: {cfg.parallel}")
     jobs = {b: spawn.mnistx_argv("parity", "--worker", workdir) for b in present}
     done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, cfg.parallel, progress,
                               on_done=lambda r: r.ok or failed_marker(workdir, r.backend).touch())
@@ -78,14 +83,23 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
             failures[b] = f"failed: {exc}" + (f"; last output: {tail[-1][:300]}" if tail else "")
     not_compared.update(failures)
     verdict = C.run_checks(results, infos, cfg.tolerances)
+    first = next(iter(infos.values()), {})
     summary = {
-        "model": model, "reference": reference or "seeded in the first backend", "compared": list(results),
-        "n_images": cfg.n_images, "steps": cfg.steps, "batch_size": cfg.batch_size, "tf32": cfg.tf32,
-        "plant": cfg.plant, "tolerances": cfg.tolerances.as_dict(), **verdict,
+        "model": job.spec.text, "model_name": job.info["name"], "model_info": job.info,
+        "reference": str(run_dir / "model.keras") if run_dir else f"seeded in {present[0] if present else '-'}",
+        "compared": list(results), "inputs": job.inputs.source, "loss": job.loss,
+        "n_images": len(job.inputs.eval_y), "n_activation_images": cfg.n_activation_images,
+        "steps": cfg.steps, "batch_size": cfg.batch_size, "tf32": cfg.tf32, "plant": cfg.plant,
+        "planted": next((i["planted"] for i in infos.values() if i.get("planted")), None),
+        "randomness_disabled": first.get("randomness_disabled", []), "optimizer": first.get("optimizer"),
+        "activations_scope": ("every leaf layer, nested models flattened" if job.info["graph"] else
+                              "every layer the subclassed model's call() runs; tensors computed "
+                              "between layers are compared as the next layer's inputs"),
+        "tolerances": cfg.tolerances.as_dict(), **verdict,
         "passed": verdict["passed"] and not failures and len(results) >= 2,
         "not_compared": not_compared, "environments": infos,
         "wall_seconds": time.perf_counter() - start, "config": child_cfg}
     if len(results) < 2:
         summary["not_compared"]["(all)"] = "fewer than two backends produced results: nothing to compare"
-    summary["files"] = report.write(summary, out_dir, _saliency_figure(results, infos))
+    summary["files"] = report.write(summary, out_dir, _saliency_figure(results))
     return summary

@@ -1,7 +1,9 @@
-"""The parity child: one backend, the shared reference weights, every quantity the parent compares.
+"""The parity child: one backend, the shared reference weights and inputs, every quantity the
+parent compares, for any model (mnistx/prepare.py made the shared files).
 
-Writes <workdir>/<backend>.npz (arrays) and <backend>.json (scalars, environment), plus this
-backend's checkpoints ckpt-<backend>.keras / .weights.h5, which the sibling children load back.
+Writes <workdir>/<backend>.npz (arrays) and <backend>.json (layer records, checkpoints,
+environment), plus this backend's checkpoints ckpt-<backend>.keras / .weights.h5, which the
+sibling children load back.
 """
 
 from __future__ import annotations
@@ -12,91 +14,112 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mnistx import backends, models, runs
-from mnistx.data import load, normalize, one_hot
+from mnistx import backends, losses, models, runs
+from mnistx.backends._common import pack_inputs
+from mnistx.config import Tier
+from mnistx.inputs import Inputs
+from mnistx.layer_trace import leaf_layers, trace
+from mnistx.parity.checks import compare_arrays
 from mnistx.parity.sync import wait_for
+from mnistx.parity.train_twin import plant_weight, trajectory
 
 
-def reference_path(workdir: Path, cfg: dict) -> Path:
-    return Path(cfg["reference"]) if cfg.get("reference") else workdir / "reference.weights.h5"
-
-
-def fresh_model(name: str, weights_path: Path) -> keras.Model:
-    model = models.build(name)
+def fresh_model(cfg: dict, weights_path) -> keras.Model:
+    model = models.build_spec(cfg["model"])
     model.load_weights(weights_path)
     return model
 
 
-def make_reference(cfg: dict, path: Path) -> None:
-    """Seeded initial weights, made once by one backend and loaded by all (never re-seeded)."""
-    keras.utils.set_random_seed(cfg["seed"])
-    with runs.atomic_path(path) as tmp:
-        models.build(cfg["model"]).save_weights(tmp)
+def _predict(model, xs, batch_size: int = 500) -> list[np.ndarray]:
+    out = model.predict(pack_inputs(model, xs), batch_size=batch_size, verbose=0)
+    return [np.asarray(o) for o in keras.tree.flatten(out)]
 
 
-def _no_dropout(model: keras.Model) -> keras.Model:
-    """A clone whose Dropout layers have rate 0: each backend's RNG stream differs, so dropout
-    masks would differ by design, not by a numerical fault."""
-    def clone(layer):
-        if isinstance(layer, keras.layers.Dropout):
-            return keras.layers.Dropout(0.0, name=layer.name)
-        return layer.__class__.from_config(layer.get_config())
-
-    twin = keras.models.clone_model(model, clone_function=clone)
-    twin.set_weights(model.get_weights())
-    return twin
-
-
-def trajectory(model: keras.Model, x: np.ndarray, y: np.ndarray, steps: int, batch_size: int, lr: float):
-    """K Adam steps on batches taken in order; returns (losses (K,), flat weights (K, P))."""
-    twin = models.compile_worksheet(_no_dropout(model), lr)
-    losses, flat = [], []
-    for k in range(steps):
-        sl = slice(k * batch_size, (k + 1) * batch_size)
-        out = twin.train_on_batch(x[sl], y[sl], return_dict=True)
-        losses.append(out["loss"])
-        flat.append(np.concatenate([w.ravel() for w in twin.get_weights()]))
-    return np.asarray(losses, np.float32), np.stack(flat)
-
-
-def forward(model: keras.Model, x: np.ndarray, n_act: int) -> dict:
-    """probs (N, 10) twice (determinism), logits (n_act, 10), act_<i> per layer (n_act, ...)."""
-    probs = np.asarray(model.predict(x, batch_size=1000, verbose=0), np.float32)
-    again = np.asarray(model.predict(x, batch_size=1000, verbose=0), np.float32)
-    acts = [keras.ops.convert_to_numpy(a) for a in models.layer_outputs_model(model)(x[:n_act])]
-    logits = keras.ops.convert_to_numpy(models.logits(model, keras.ops.convert_to_tensor(acts[-2])))
-    out = {"probs": probs, "logits": logits, "deterministic": np.array(np.array_equal(probs, again))}
-    out.update({f"act_{i}": a for i, a in enumerate(acts)})
-    return out
+def forward(model: keras.Model, xs: list, n_act: int) -> tuple[dict, dict]:
+    """Outputs twice (determinism) and every layer's output on the first n_act samples."""
+    outs, again = _predict(model, xs), _predict(model, xs)
+    arrays = {f"out_{k}": o for k, o in enumerate(outs)}
+    arrays["deterministic"] = np.array(all(np.array_equal(a, b) for a, b in zip(outs, again)))
+    records, acts = trace(model, pack_inputs(model, [x[:n_act] for x in xs]))
+    j = 0
+    for r in records:
+        r["output_keys"] = []
+        for name in r["outputs"]:
+            arrays[f"act_{j}"] = acts[name]
+            r["output_keys"].append(f"act_{j}")
+            j += 1
+    sources = {}
+    for i, name in enumerate(k for k in acts if k.startswith(("input:", "ext:"))):
+        sources[name] = f"src_{i}"
+        arrays[f"src_{i}"] = acts[name]
+    for i, x in enumerate(xs):  # model inputs: identical by construction, recorded for the locator
+        if f"input:{i}" not in sources:
+            sources[f"input:{i}"] = f"src_in{i}"
+            arrays[f"src_in{i}"] = x[:n_act]
+    return arrays, {"layers": records, "sources": sources}
 
 
-def loss_gradients(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict:
-    """Mean categorical cross-entropy on (x, y), its gradient w.r.t. each weight and the input."""
-    yt = keras.ops.convert_to_tensor(y)
-    value, gw, gx = backends.gradients(
-        model, x, lambda p: keras.ops.mean(keras.losses.categorical_crossentropy(yt, p)))
-    out = {"loss": np.array(value, np.float32), "grad_input": gx}
+def loss_gradients(model, xs: list, y: np.ndarray, loss_fn) -> dict:
+    value, gw, gx = backends.gradients(model, xs, losses.objective(loss_fn, y))
+    out = {"loss": np.array(value, np.float32)}
     out.update({f"grad_w{i}": g for i, g in enumerate(gw)})
+    out.update({f"grad_x{i}": g for i, g in enumerate(gx) if g is not None})
     return out
 
 
-def cross_load(workdir: Path, cfg: dict, me: str, my_probs: np.ndarray, x: np.ndarray) -> dict:
-    """Load every sibling's checkpoints (waiting for them) and compare predictions with mine."""
-    result = {}
+def saliency_arrays(model, xs, labels, indices) -> dict:
+    """|d output[class] / d input| for a few samples of a classifier with a float input."""
+    from mnistx.introspect.saliency import saliency
+
+    idx = np.array([i for i in indices if i < len(labels)], np.int64)
+    if not len(idx) or labels.ndim != 1 or not any("float" in str(x.dtype) for x in xs):
+        return {}
+    maps = saliency(model, [x[idx] for x in xs], labels[idx])
+    first = next(x for x in xs if "float" in str(x.dtype))[idx]
+    out = {"saliency": maps, "saliency_labels": labels[idx]}
+    if first.ndim == 3 or (first.ndim == 4 and first.shape[-1] <= 4):  # image-like: show it
+        out["saliency_images"] = first
+    return out
+
+
+def cross_load(workdir: Path, cfg: dict, me: str, mine: np.ndarray, xs: list) -> dict:
+    """Load every sibling's checkpoints (waiting for them) and compare outputs with mine."""
+    tier, result = Tier(*cfg["checkpoint_tier"]), {}
     for other in cfg["backends"]:
-        paths = [workdir / f"ckpt-{other}.keras", workdir / f"ckpt-{other}.weights.h5"]
-        if not wait_for(paths, workdir, [other], cfg["timeout_s"]):
+        paths = {"keras": workdir / f"ckpt-{other}.keras", "weights.h5": workdir / f"ckpt-{other}.weights.h5"}
+        skipped = workdir / f"ckpt-{other}.keras.skipped"
+        if not wait_for([paths["weights.h5"]], workdir, [other], cfg["timeout_s"]):
             result[other] = {"error": f"{other} produced no checkpoint"}
             continue
+        wait_for([paths["keras"]], workdir, [other], 60)
         row = {}
-        for fmt, path in zip(("keras", "weights.h5"), paths):
-            loaded = (keras.saving.load_model(path) if fmt == "keras"
-                      else fresh_model(cfg["model"], path))
-            p = np.asarray(loaded.predict(x, batch_size=1000, verbose=0), np.float32)
-            row[fmt] = {"max_abs_diff": float(np.abs(p - my_probs).max()),
-                        "argmax_disagree": int((p.argmax(1) != my_probs.argmax(1)).sum())}
+        for fmt, path in paths.items():
+            if fmt == "keras" and skipped.exists():
+                row[fmt] = {"skipped": skipped.read_text()}
+                continue
+            try:
+                loaded = keras.saving.load_model(path) if fmt == "keras" else fresh_model(cfg, path)
+                p = _predict(loaded, xs)[0]
+            except Exception as exc:  # a checkpoint this backend cannot read is a finding
+                row[fmt] = {"max_abs_diff": float("inf"), "excess": float("inf"),
+                            "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+                continue
+            s = compare_arrays(mine, p, tier)
+            disagree = int((p.argmax(-1) != mine.argmax(-1)).sum()) if mine.ndim == 2 and mine.shape[-1] > 1 else 0
+            row[fmt] = {**s, "argmax_disagree": disagree}
         result[other] = row
     return result
+
+
+def save_checkpoints(model, workdir: Path, me: str) -> None:
+    with runs.atomic_path(workdir / f"ckpt-{me}.weights.h5") as tmp:
+        model.save_weights(tmp)
+    try:
+        with runs.atomic_path(workdir / f"ckpt-{me}.keras") as tmp:
+            model.save(tmp)
+    except Exception as exc:  # e.g. a subclassed model without get_config()
+        runs.write_text(workdir / f"ckpt-{me}.keras.skipped",
+                        f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
 
 
 def run(workdir: str | Path) -> None:
@@ -105,40 +128,43 @@ def run(workdir: str | Path) -> None:
     workdir, cfg, _ = child_start(workdir)
     me = keras.backend.backend()
     t0 = time.perf_counter()
-    tf32 = backends.set_tf32(cfg["tf32"]) if backends.has_gpu() else None
-    ref = reference_path(workdir, cfg)
-    if me == cfg["backends"][0] and not cfg.get("reference"):
-        make_reference(cfg, ref)
-    if not wait_for([ref], workdir, [cfg["backends"][0]], cfg["timeout_s"]):
-        raise SystemExit(f"reference weights {ref} never appeared")
-    raw = load(cfg["data"])
-    x = normalize(raw.x_test[: cfg["n_images"]])
-    n_act = min(cfg["n_activation_images"], len(x))
-    y_act = one_hot(raw.y_test[:n_act])
-    model = fresh_model(cfg["model"], ref)
-    if cfg["plant"] and me == cfg["backends"][-1]:  # self-test: corrupt one weight of one copy
-        w = model.weights[0]
-        w.assign(keras.ops.convert_to_numpy(w) + np.pad([cfg["plant"]], (0, int(np.prod(w.shape)) - 1))
-                 .reshape(w.shape).astype(np.float32))
-    arrays = {f"weight_{i}": w for i, w in enumerate(model.get_weights())}
-    arrays.update(forward(model, x, n_act))
-    arrays.update(loss_gradients(model, x[:n_act], y_act))
-    from mnistx.introspect.saliency import saliency
+    stages = {}
 
-    sal_idx = np.array([i for i in cfg["saliency_indices"] if i < len(x)], np.int64)
-    arrays["saliency"] = saliency(model, x[sal_idx], raw.y_test[sal_idx])
-    arrays["saliency_images"], arrays["saliency_labels"] = x[sal_idx], raw.y_test[sal_idx]
-    xt, yt = normalize(raw.x_train[: cfg["steps"] * cfg["batch_size"]]), one_hot(
-        raw.y_train[: cfg["steps"] * cfg["batch_size"]])
-    arrays["traj_loss"], arrays["traj_weights"] = trajectory(model, xt, yt, cfg["steps"],
-                                                             cfg["batch_size"], cfg["learning_rate"])
+    def stage(name):
+        stages[name] = round(time.perf_counter() - t0 - sum(stages.values()), 2)
+        print(f"[{me}] {name} done ({stages[name]:.1f} s)", flush=True)
+    tf32 = backends.set_tf32(cfg["tf32"]) if backends.has_gpu() else None
+    data = Inputs.load(cfg["inputs"])
+    model = fresh_model(cfg, cfg["reference"])
+    planted = None
+    if cfg["plant"] and me == cfg["backends"][-1]:  # self-test: change one weight of one copy
+        planted = plant_weight(model, cfg["plant"], cfg.get("plant_layer"))
+    loss_fn = losses.make(cfg["loss"], model)
+    out_last = (cfg["info"]["output_shapes"][0] or [1])[-1]
+    n_act = min(cfg["n_activation_images"], len(data.eval_y))
+    arrays = {f"weight_{i}": np.array(w, copy=True) for i, w in enumerate(model.get_weights())}
+    stage("load")
+    fwd, info = forward(model, data.eval_x, n_act)
+    arrays.update(fwd)
+    stage("forward and per-layer trace")
+    y_act = losses.shape_labels(data.eval_y[:n_act], cfg["loss"], out_last)
+    arrays.update(loss_gradients(model, [x[:n_act] for x in data.eval_x], y_act, loss_fn))
+    if cfg["loss"]["name"].endswith("crossentropy") and out_last > 1:
+        arrays.update(saliency_arrays(model, data.eval_x, data.eval_y.reshape(len(data.eval_y), -1).argmax(-1)
+                                      if data.eval_y.ndim > 1 else data.eval_y, cfg["saliency_indices"]))
+    stage("gradients and saliency")
+    y_train = losses.shape_labels(data.train_y, cfg["loss"], out_last)
+    traj, traj_info = trajectory(cfg, model.get_weights(), data.train_x, y_train)
+    arrays.update(traj)
+    stage("trajectory")
     compute_s = time.perf_counter() - t0
     runs.write_npz(workdir / f"{me}.npz", **arrays)
-    with runs.atomic_path(workdir / f"ckpt-{me}.weights.h5") as tmp:
-        model.save_weights(tmp)
-    with runs.atomic_path(workdir / f"ckpt-{me}.keras") as tmp:
-        model.save(tmp)
-    info = {**backends.describe(), "tf32": tf32, "compute_seconds": compute_s,
-            "checkpoints": cross_load(workdir, cfg, me, arrays["probs"], x),
-            "saliency_indices": sal_idx.tolist(), "total_seconds": time.perf_counter() - t0}
+    save_checkpoints(model, workdir, me)
+    n_ck = min(len(data.eval_y), 1000)
+    stage("checkpoints")
+    info.update({**backends.describe(), "tf32": tf32, "compute_seconds": compute_s, "planted": planted,
+                 "stage_seconds": stages,
+                 "leaf_layers": len(leaf_layers(model)), **traj_info,
+                 "checkpoints": cross_load(workdir, cfg, me, arrays["out_0"][:n_ck], [x[:n_ck] for x in data.eval_x]),
+                 "total_seconds": time.perf_counter() - t0})
     runs.write_json(workdir / f"{me}.json", info)

@@ -1,0 +1,183 @@
+"""Inputs for any model, in the parent (numpy only): the ONE place that knows how inputs are named.
+
+Sources, in order:
+    --inputs synthetic     a seeded batch built from the model's input spec (shape, dtype; token
+                           ids in [0, int_high), int_high from the first Embedding or --int-high)
+    --data FILE.npz        `x` + `y`; or `x_train/y_train/x_test/y_test`; or one `x_<name>` per
+                           model input (matched to the model's input names) + `y`
+    MNIST                  otherwise (mnistx/data.py: --data, $MNISTX_DATA, Keras's download)
+
+Labels are integer classes, one-hot rows or float targets. uint8 arrays fed to a float input are
+scaled by 1/255, as the worksheet does. Every mismatch is one line naming the input and shapes.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mnistx.errors import DataError
+
+
+@dataclass
+class Inputs:
+    """eval_x / train_x: one array per model input (N, ...); eval_y / train_y: labels (N, ...)."""
+
+    eval_x: list
+    eval_y: np.ndarray
+    train_x: list
+    train_y: np.ndarray
+    source: str
+
+    def save(self, path) -> None:
+        from mnistx import runs
+
+        arrays = {f"eval_x{i}": a for i, a in enumerate(self.eval_x)}
+        arrays.update({f"train_x{i}": a for i, a in enumerate(self.train_x)})
+        runs.write_npz(path, eval_y=self.eval_y, train_y=self.train_y, **arrays)
+
+    @classmethod
+    def load(cls, path) -> "Inputs":
+        with np.load(path, allow_pickle=False) as f:
+            d = {k: f[k] for k in f.files}
+        n = len([k for k in d if k.startswith("eval_x")])
+        return cls([d[f"eval_x{i}"] for i in range(n)], d["eval_y"],
+                   [d[f"train_x{i}"] for i in range(n)], d["train_y"], str(path))
+
+
+def read_npz(path) -> dict:
+    """Every array of a user's .npz (no pickles), or a one-line DataError saying what the file is."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"data file '{path}' not found")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if not hasattr(f, "files"):
+                raise DataError(f"{path}: a single .npy array, not an .npz archive of named arrays")
+            return {k: f[k] for k in f.files}
+    except DataError:
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            head = path.read_bytes()[:4]
+            what = ("an .npz holding Python objects (pickles), which mnistx does not load"
+                    if head == b"PK\x03\x04" else "not an .npz (zip) archive")
+            raise DataError(f"{path}: {what}; expected numeric arrays saved with numpy.savez") from None
+        raise DataError(f"{path}: not a readable .npz archive ({exc})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable .npz archive ({type(exc).__name__}); expected "
+                        "numeric arrays saved with numpy.savez") from None
+
+
+def split_arrays(arrays: dict, input_names: list[str], source: str) -> tuple[dict, np.ndarray, dict, np.ndarray]:
+    """(eval inputs, eval labels, train inputs, train labels): inputs as name -> array."""
+    def pick(suffix: str) -> dict:
+        if len(input_names) == 1:
+            key = f"x{suffix}"
+            alt = f"x_{input_names[0]}{suffix}"
+            if key in arrays or alt in arrays:
+                return {input_names[0]: arrays[key if key in arrays else alt]}
+            raise DataError(f"{source}: no '{key}' array (found {', '.join(sorted(arrays))})")
+        missing = [n for n in input_names if f"x_{n}{suffix}" not in arrays]
+        if missing:
+            raise DataError(f"{source}: the model has inputs {input_names}; missing arrays "
+                            f"{', '.join(f'x_{n}{suffix}' for n in missing)} (found {', '.join(sorted(arrays))})")
+        return {n: arrays[f"x_{n}{suffix}"] for n in input_names}
+
+    if "y_train" in arrays and "y_test" in arrays:
+        return pick("_test"), arrays["y_test"], pick("_train"), arrays["y_train"]
+    if "y" not in arrays:
+        raise DataError(f"{source}: no labels; expected 'y' (or 'y_train' and 'y_test') beside the inputs "
+                        f"(found {', '.join(sorted(arrays))})")
+    x = pick("")
+    return x, arrays["y"], x, arrays["y"]
+
+
+def fit_inputs(named: dict, specs: list[dict], source: str) -> list[np.ndarray]:
+    """Arrays in the model's input order, cast to its dtypes; one-line DataError on a mismatch."""
+    out, n = [], None
+    for spec in specs:
+        a = np.asarray(named[spec["name"]])
+        want = tuple(spec["shape"])
+        if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+            raise DataError(f"{source}: input '{spec['name']}' has dtype {a.dtype}; expected numbers")
+        ok = a.ndim == len(want) + 1 and all(w is None or w == s for w, s in zip(want, a.shape[1:]))
+        if not ok:
+            shown = "(N, " + ", ".join("?" if w is None else str(w) for w in want) + ")"
+            raise DataError(f"{source}: input '{spec['name']}' has shape {a.shape}; the model expects {shown}")
+        if n is not None and len(a) != n:
+            raise DataError(f"{source}: inputs have different lengths ({n} vs {len(a)} in '{spec['name']}')")
+        n = len(a)
+        if "int" in spec["dtype"]:
+            if not np.issubdtype(a.dtype, np.integer):
+                raise DataError(f"{source}: input '{spec['name']}' takes integer ids ({spec['dtype']}) "
+                                f"but the data holds {a.dtype}")
+            out.append(a.astype(spec["dtype"]))
+        else:
+            scaled = a.astype(np.float32) / np.float32(255.0) if a.dtype == np.uint8 else a
+            out.append(np.asarray(scaled, dtype=spec["dtype"]))
+    return out
+
+
+def check_labels(y: np.ndarray, n: int, source: str) -> np.ndarray:
+    y = np.asarray(y)
+    if y.dtype == object or not np.issubdtype(y.dtype, np.number):
+        raise DataError(f"{source}: labels have dtype {y.dtype}; expected integer classes or numbers")
+    if len(y) != n:
+        raise DataError(f"{source}: {len(y)} labels for {n} inputs")
+    if np.issubdtype(y.dtype, np.integer) and y.min(initial=0) < 0:
+        raise DataError(f"{source}: integer labels must be classes >= 0 (min {y.min()})")
+    return y if np.issubdtype(y.dtype, np.integer) else y.astype(np.float32)
+
+
+def from_arrays(arrays: dict, specs: list[dict], source: str) -> Inputs:
+    ex, ey, tx, ty = split_arrays(arrays, [s["name"] for s in specs], source)
+    ex, tx = fit_inputs(ex, specs, source), fit_inputs(tx, specs, source)
+    return Inputs(ex, check_labels(ey, len(ex[0]), source), tx, check_labels(ty, len(tx[0]), source), source)
+
+
+def synthetic(specs: list[dict], out_shape: list, n: int, seed: int, int_high: int | None,
+              label_kind: str) -> Inputs:
+    """A seeded batch from the input spec; labels: classes ('int'), 'onehot' or 'float' targets."""
+    rng = np.random.default_rng(seed)
+    xs = []
+    for spec in specs:
+        shape = (n, *[1 if s is None else s for s in spec["shape"]])
+        if "int" in spec["dtype"]:
+            if not int_high:
+                raise DataError(f"input '{spec['name']}' takes integer ids and no Embedding layer gives "
+                                "their range; pass --int-high N")
+            xs.append(rng.integers(0, int_high, shape).astype(spec["dtype"]))
+        else:
+            xs.append(rng.random(shape, dtype=np.float32).astype(spec["dtype"]))
+    classes = int(out_shape[-1]) if out_shape else 1
+    if label_kind == "int":
+        y = rng.integers(0, max(classes, 2), (n, *out_shape[:-1])).astype(np.int64)
+    elif label_kind == "onehot":
+        y = np.eye(classes, dtype=np.float32)[rng.integers(0, classes, n)]
+    else:
+        y = rng.standard_normal((n, *out_shape)).astype(np.float32)
+    return Inputs(xs, y, xs, y, f"synthetic (seed {seed}, {n} samples)")
+
+
+def label_kind(y: np.ndarray) -> str:
+    """'int' (class ids), 'onehot' (rows of one 1 and zeros) or 'float' (regression targets)."""
+    if np.issubdtype(y.dtype, np.integer):
+        return "int"
+    if y.ndim >= 2 and y.shape[-1] > 1 and np.isin(y, (0.0, 1.0)).all() and (y.sum(-1) == 1).all():
+        return "onehot"
+    return "float"
+
+
+def guess_loss(kind: str, probabilities: bool, out_last: int) -> dict:
+    """Cross-entropy for classes (sparse for ints, categorical for one-hot), else MSE."""
+    if kind == "int":
+        name = "binary_crossentropy" if out_last == 1 else "sparse_categorical_crossentropy"
+    elif kind == "onehot":
+        name = "categorical_crossentropy"
+    else:
+        return {"name": "mean_squared_error", "from_logits": False}
+    return {"name": name, "from_logits": not probabilities}

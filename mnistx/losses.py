@@ -1,0 +1,62 @@
+"""The loss a job uses, built in a child from the parent's choice (pure Keras).
+
+The parent (mnistx/prepare.py) picks: the model's own compile() loss when it has one; else
+--loss; else a guess from the labels (mnistx.inputs.guess_loss). Here that choice becomes a
+Keras loss, and labels are shaped to it (class ids <-> one-hot).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from mnistx.errors import MnistxError
+
+CROSSENTROPY = {
+    "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
+    "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
+    "binary_crossentropy": keras.losses.BinaryCrossentropy,
+}
+
+
+def check_name(name: str) -> None:
+    """One-line error unless Keras knows the loss `name`."""
+    if name in CROSSENTROPY:
+        return
+    try:
+        keras.losses.get(name)
+    except (ValueError, TypeError):
+        raise MnistxError(f"unknown loss '{name}'; give a Keras loss name such as "
+                          "sparse_categorical_crossentropy or mean_squared_error") from None
+
+
+def make(choice: dict, model: keras.Model | None = None):
+    """A Keras loss from {name, from_logits, compiled}; `compiled` uses the model's own."""
+    if choice.get("compiled") and model is not None and getattr(model, "loss", None) is not None:
+        return model.loss
+    name = choice["name"]
+    if name in CROSSENTROPY:
+        return CROSSENTROPY[name](from_logits=bool(choice.get("from_logits")))
+    return keras.losses.get(name)
+
+
+def shape_labels(y: np.ndarray, choice: dict, out_last: int) -> np.ndarray:
+    """Class ids -> one-hot for categorical cross-entropy, one-hot -> ids for sparse; floats otherwise."""
+    name = choice.get("name", "")
+    if name == "categorical_crossentropy" and np.issubdtype(y.dtype, np.integer):
+        return np.eye(out_last, dtype=np.float32)[y]
+    if name == "sparse_categorical_crossentropy" and not np.issubdtype(y.dtype, np.integer):
+        return y.argmax(-1).astype(np.int64)
+    if name == "binary_crossentropy":
+        return y.astype(np.float32).reshape(-1, *([1] if y.ndim == 1 else []))
+    return y if np.issubdtype(y.dtype, np.integer) else y.astype(np.float32)
+
+
+def objective(loss_fn, y):
+    """outputs -> mean loss against fixed labels y (for gradients)."""
+    yt = keras.ops.convert_to_tensor(y)
+
+    def f(out):
+        out = keras.tree.flatten(out)[0] if isinstance(out, (list, tuple, dict)) else out
+        return keras.ops.mean(loss_fn(yt, out))
+    return f

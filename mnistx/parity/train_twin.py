@@ -1,0 +1,117 @@
+"""The training side of a parity child: K Adam steps on a dropout-free twin, and the planted
+self-test change. Pure Keras."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from mnistx import losses, models
+from mnistx.backends._common import pack_inputs
+from mnistx.layer_trace import leaf_layers
+
+CURVE_WEIGHTS = 20_000  # weights sampled (seeded) to draw the per-step divergence curve
+SGD_LEARNING_RATE = 1e-2
+
+
+def make_optimizer(cfg: dict, twin: keras.Model) -> tuple[keras.optimizers.Optimizer, str]:
+    """The trajectory's optimizer and a line saying which and why.
+
+    auto: the model's own compiled optimizer; else Adam for the registry's models (the
+    worksheet's recipe); else plain SGD. Adam's first steps are sign-SGD (m / sqrt(v) = +-1), so a
+    gradient that is float noise on both backends (1e-9 vs -1e-9) moves a weight by +-lr in
+    opposite directions: on deep networks that, not the backends' arithmetic, dominates the
+    trajectory (docs/portability.md has the measurement). SGD moves each weight by lr * g."""
+    name = cfg.get("optimizer", "auto")
+    if name == "auto" and getattr(twin, "optimizer", None) is not None and getattr(twin, "compiled", False):
+        opt = keras.optimizers.deserialize(keras.optimizers.serialize(twin.optimizer))
+        return opt, f"the model's compiled {type(opt).__name__}"
+    if name == "auto":
+        name = "adam" if cfg["model"]["kind"] == "registry" else "sgd"
+    if name == "adam":
+        return keras.optimizers.Adam(cfg["learning_rate"]), f"Adam(learning_rate={cfg['learning_rate']:g})"
+    if name == "sgd":
+        return keras.optimizers.SGD(SGD_LEARNING_RATE), f"SGD(learning_rate={SGD_LEARNING_RATE:g})"
+    raise SystemExit(f"unknown optimizer {name}")
+
+
+def disable_randomness(model: keras.Model) -> list[str]:
+    """Set every dropout rate and noise level to 0 (each backend's RNG stream differs, so random
+    masks would differ by design, not by a numerical fault). Returns the layers changed."""
+    changed = []
+    for layer in models.all_layers(model):
+        for attr in ("rate", "dropout", "recurrent_dropout", "stddev"):
+            value = getattr(layer, attr, None)
+            if isinstance(value, float) and value > 0 and (attr != "rate" or "Dropout" in type(layer).__name__
+                                                           or "Noise" in type(layer).__name__):
+                setattr(layer, attr, 0.0)
+                changed.append(f"{layer.name}.{attr}")
+    return changed
+
+
+NUDGE = 1e-6  # relative change of every weight for the model's own sensitivity (about 8 float32 ulps)
+
+
+def _run(twin, weights, opt_init, xs, y, cfg, pick) -> dict:
+    """K steps from `weights` with fresh optimizer state; the arrays trajectory() describes."""
+    twin.set_weights(weights)
+    for v, value in zip(twin.optimizer.variables, opt_init):  # iterations, slots; learning rate kept
+        v.assign(value)
+    n, bs = len(y), cfg["batch_size"]
+    loss_k, curve = [], []
+    for k in range(cfg["steps"]):
+        idx = np.arange(k * bs, (k + 1) * bs) % n
+        out = twin.train_on_batch(pack_inputs(twin, [x[idx] for x in xs]), y[idx], return_dict=True)
+        loss_k.append(float(out["loss"]))
+        flat = np.concatenate([keras.ops.convert_to_numpy(v).ravel() for v in twin.trainable_variables])
+        curve.append(flat[pick])
+    arrays = {"traj_loss": np.asarray(loss_k, np.float32), "traj_curve": np.stack(curve)}
+    # copies: torch's numpy view shares the variable's storage, which the next run overwrites
+    arrays.update({f"traj_w{i}": np.array(keras.ops.convert_to_numpy(v), copy=True)
+                   for i, v in enumerate(twin.trainable_variables)})
+    arrays.update({f"traj_state_{i}": np.array(keras.ops.convert_to_numpy(v), copy=True)
+                   for i, v in enumerate(twin.non_trainable_variables)})
+    return arrays
+
+
+def trajectory(cfg: dict, weights: list, xs: list, y: np.ndarray) -> tuple[dict, dict]:
+    """K optimizer steps from `weights` on batches taken in order (wrapping around), twice:
+    from the weights as given, and from the weights nudged by NUDGE (seeded signs).
+
+    Returns arrays: traj_loss (K,), traj_curve (K, S) sampled weights after each step,
+    traj_w<i> final trainable weights, traj_state_<i> final non-trainable (BatchNorm statistics),
+    and noise_<same key> = |run - nudged run|: the model's own sensitivity to float32-sized
+    changes, in this backend. A chaotic model (an untrained deep network in training mode, say)
+    differs from itself there as much as between backends; the checks allow for that floor."""
+    twin = models.build_spec(cfg["model"])
+    twin.set_weights(weights)
+    changed = disable_randomness(twin)
+    optimizer, why = make_optimizer(cfg, twin)
+    twin.compile(optimizer=optimizer, loss=losses.make(cfg["loss"], twin))
+    twin.optimizer.build(twin.trainable_variables)
+    opt_init = [np.array(keras.ops.convert_to_numpy(v), copy=True) for v in twin.optimizer.variables]
+    sizes = [int(np.prod(v.shape)) for v in twin.trainable_variables]
+    rng = np.random.default_rng(cfg["seed"])
+    pick = np.sort(rng.choice(sum(sizes), min(sum(sizes), CURVE_WEIGHTS), replace=False))
+    arrays = _run(twin, weights, opt_init, xs, y, cfg, pick)
+    nudged = [w * (1 + NUDGE * rng.choice([-1.0, 1.0], w.shape)).astype(w.dtype)
+              if np.issubdtype(w.dtype, np.floating) else w for w in weights]
+    again = _run(twin, nudged, opt_init, xs, y, cfg, pick)
+    arrays.update({f"noise_{k}": np.abs(arrays[k] - again[k]) for k in again})
+    return arrays, {"randomness_disabled": changed, "optimizer": why}
+
+
+def plant_weight(model: keras.Model, delta: float, layer_path: str | None = None) -> dict:
+    """Add `delta` to element 0 of one layer's last weight (a bias, usually: it reaches every
+    output). Default layer: the middle one of the layers that have weights. Returns what changed."""
+    weighted = [(p, layer) for p, layer in leaf_layers(model) if layer.weights]
+    if layer_path:
+        weighted = [(p, layer) for p, layer in weighted if p == layer_path] or weighted[:0]
+        if not weighted:
+            raise SystemExit(f"--plant-layer {layer_path}: no such layer with weights")
+    path, layer = weighted[len(weighted) // 2] if not layer_path else weighted[0]
+    var = layer.weights[-1]
+    value = keras.ops.convert_to_numpy(var).copy()
+    value.reshape(-1)[0] += np.float32(delta)
+    var.assign(value)
+    return {"layer": path, "variable": var.path, "delta": delta}

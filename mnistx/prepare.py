@@ -1,0 +1,132 @@
+"""Check a job's model, inputs and loss once, in the parent, before its children start.
+
+    spec = modelspec.parse(--model)        no Keras: a name that resolves to nothing fails here
+    arrays = the user's .npz / MNIST       numpy only: unreadable data fails here
+    probe child (first backend)            builds the model once: input/output spec, reference
+                                           weights (mnistx/probe.py)
+    inputs fitted to the spec, loss chosen shapes/dtypes that do not fit fail here, one line
+    -> work/inputs.npz + work/reference.weights.h5, read by every child
+
+The parent never imports Keras; the probe is the one child that runs before the checks end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mnistx import inputs as I
+from mnistx import modelspec, runs, spawn
+from mnistx.data import resolve_path
+from mnistx.errors import DataError, MnistxError
+
+
+@dataclass
+class Job:
+    spec: modelspec.ModelSpec
+    info: dict  # what the probe found (models.describe + output shapes)
+    inputs: I.Inputs
+    loss: dict  # {name, from_logits, compiled, why}
+    workdir: Path
+
+    @property
+    def reference(self) -> Path:
+        return self.workdir / "reference.weights.h5"
+
+    @property
+    def inputs_path(self) -> Path:
+        return self.workdir / "inputs.npz"
+
+    def child_config(self) -> dict:
+        return {"model": self.spec.to_json(), "loss": self.loss, "inputs": str(self.inputs_path),
+                "reference": str(self.reference), "info": self.info}
+
+
+def read_data(spec: modelspec.ModelSpec, data_path) -> tuple[dict | None, str]:
+    """The user's arrays (None: MNIST through Keras's download, done by the probe child)."""
+    from mnistx import data
+
+    local = resolve_path(data_path)
+    if local is None:
+        return None, "keras.datasets.mnist"
+    if local.is_dir() or spec.kind == "registry":
+        raw = data.load(local)  # MNIST: IDX folder or Keras-layout .npz, with MNIST's checks
+        return {"x_train": raw.x_train, "y_train": raw.y_train, "x_test": raw.x_test,
+                "y_test": raw.y_test}, raw.source
+    return I.read_npz(local), str(local)
+
+
+def choose_loss(spec, info: dict, loss: str | None, kind: str) -> dict:
+    probs = info["outputs_are_probabilities"]
+    if info.get("compiled_loss"):
+        return {"name": info["compiled_loss"], "compiled": True, "why": "the model's own compile() loss"}
+    if loss:
+        return {"name": loss, "from_logits": not probs, "why": "--loss"}
+    if spec.kind == "registry":
+        return {"name": "categorical_crossentropy", "from_logits": False, "why": "the worksheet's loss"}
+    out_last = (info["output_shapes"][0] or [1])[-1]
+    guess = I.guess_loss(kind, probs, out_last)
+    what = {"int": "integer labels", "onehot": "one-hot labels", "float": "float targets"}[kind]
+    logits = " with from_logits=True (outputs are not probabilities)" if guess["from_logits"] else ""
+    return {**guess, "why": f"guessed from {what}{logits}; pass --loss to choose"}
+
+
+def _synthetic_kind(info: dict, loss: str | None) -> str:
+    name = loss or info.get("compiled_loss") or ""
+    if "sparse" in name:
+        return "int"
+    if "categorical" in name:
+        return "onehot"
+    if name and "crossentropy" not in name:
+        return "float"
+    return "int" if info["outputs_are_probabilities"] or "crossentropy" in name else "float"
+
+
+def run_probe(cfg: dict, workdir: Path, backend: str, timeout_s: float, progress) -> dict:
+    runs.write_json(workdir / "probe.json", cfg)
+    progress(f"  probing the model in {backend} (input/output spec, reference weights)")
+    res = spawn.run_children({backend: spawn.mnistx_argv("probe", "--worker", workdir)},
+                             workdir / "logs-probe", timeout_s, progress=lambda m: None)[backend]
+    err = workdir / "probe.error"
+    if err.exists():
+        raise MnistxError(err.read_text().strip())
+    if not res.ok:
+        tail = (res.tail(5).strip().splitlines() or [""])[-1][:300]
+        raise MnistxError(f"the model could not be built in {backend} ({res.reason()}): {tail}")
+    return runs.read_json(workdir / "spec.json")
+
+
+def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data", n_eval: int = 10_000,
+            n_train: int = 640, seed: int = 42, int_high: int | None = None, loss: str | None = None,
+            timeout_s: float = 600.0, progress=print) -> Job:
+    """Everything a job's children share, checked here; raises a one-line MnistxError if not."""
+    spec = modelspec.parse(model)
+    if inputs not in ("data", "synthetic"):
+        raise MnistxError(f"--inputs must be data or synthetic, not {inputs}")
+    present = [b for b in backends if spawn.installed(b)]
+    if not present:
+        raise MnistxError(f"none of {', '.join(backends)} is installed; {spawn.install_hint(backends[0])}")
+    arrays, source = (None, "synthetic") if inputs == "synthetic" else read_data(spec, data_path)
+    workdir = runs.fresh_dir(workdir)
+    cfg = {"model": spec.to_json(), "seed": seed, "loss": loss, "int_high": int_high,
+           "download_mnist": inputs == "data" and arrays is None}
+    fastest = [b for b in ("jax", "torch", "tensorflow") if b in present]  # import time
+    info = run_probe(cfg, workdir, (fastest or present)[0], timeout_s, progress)
+    if cfg["download_mnist"]:
+        arrays = I.read_npz(workdir / "mnist.npz")
+    if arrays is None:
+        kind = _synthetic_kind(info, loss)
+        data = I.synthetic(info["inputs"], info["output_shapes"][0], max(n_eval, n_train), seed,
+                           info["int_high"], kind)
+    else:
+        data = I.from_arrays(arrays, info["inputs"], source)
+        kind = I.label_kind(data.eval_y)
+    data = I.Inputs([x[:n_eval] for x in data.eval_x], data.eval_y[:n_eval],
+                    [x[:n_train] for x in data.train_x], data.train_y[:n_train], data.source)
+    if len(data.train_y) < 1 or len(data.eval_y) < 1:
+        raise DataError(f"{source}: no samples to use")
+    choice = choose_loss(spec, info, loss, kind)
+    data.save(workdir / "inputs.npz")
+    progress(f"  model {spec.text}: {info['class']} '{info['name']}', {info['params']:,} weights, "
+             f"{len(info['inputs'])} input(s); inputs {data.source}; loss {choice['name']} ({choice['why']})")
+    return Job(spec, info, data, choice, workdir)

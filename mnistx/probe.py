@@ -1,0 +1,67 @@
+"""The probe child: build the model once, say what it is, and make the shared reference weights.
+
+Runs before the parity/bench/train children, in the first backend. Writes into the work folder:
+    spec.json           models.describe(model) + output shapes and whether outputs are probabilities
+    reference.weights.h5  seeded initial weights (or the .keras file's own), loaded by every child
+    mnist.npz           only when MNIST comes from Keras's download (the parent never imports Keras)
+    probe.error         a one-line reason, when the model or loss cannot be used (exit code 2)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from mnistx import runs
+from mnistx.errors import MnistxError
+
+
+def _tiny_batch(specs: list[dict], int_high: int | None) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, int_high or 1, (2, *[s or 1 for s in sp["shape"]])).astype(sp["dtype"])
+            if "int" in sp["dtype"] else rng.random((2, *[s or 1 for s in sp["shape"]])).astype(sp["dtype"])
+            for sp in specs]
+
+
+def probe(cfg: dict, workdir: Path) -> dict:
+    import keras
+
+    from mnistx import losses, models
+    from mnistx.backends._common import pack_inputs
+
+    keras.utils.set_random_seed(cfg["seed"])
+    model = models.build_spec(cfg["model"])
+    info = models.describe(model)
+    if cfg.get("loss"):
+        losses.check_name(cfg["loss"])
+    int_high = cfg.get("int_high") or info["embedding_input_dim"]
+    out = model(pack_inputs(model, _tiny_batch(info["inputs"], int_high)), training=False)
+    flat = [keras.ops.convert_to_numpy(t) for t in keras.tree.flatten(out)]
+    first = flat[0]
+    probs = bool(first.min() >= 0 and (np.allclose(first.sum(-1), 1, atol=1e-3) if first.shape[-1] > 1
+                                       else first.max() <= 1))
+    info.update(output_shapes=[list(t.shape[1:]) for t in flat], outputs_are_probabilities=probs,
+                int_high=int_high, backend=keras.backend.backend())
+    with runs.atomic_path(workdir / "reference.weights.h5") as tmp:
+        model.save_weights(tmp)
+    if cfg.get("download_mnist"):
+        from mnistx.data import load
+
+        raw = load(None)
+        runs.write_npz(workdir / "mnist.npz", x_train=raw.x_train, y_train=raw.y_train,
+                       x_test=raw.x_test, y_test=raw.y_test)
+    runs.write_json(workdir / "spec.json", info)
+    return info
+
+
+def run(workdir) -> None:
+    """Child entry (`mnistx probe --worker DIR`): errors become probe.error + exit code 2."""
+    workdir = Path(workdir)
+    cfg = runs.read_json(workdir / "probe.json")
+    try:
+        probe(cfg, workdir)
+    except MnistxError as exc:
+        runs.write_text(workdir / "probe.error", str(exc))
+        sys.exit(2)

@@ -59,7 +59,9 @@ def gradients(model, xs, objective):
         value = objective(model(pack_inputs(model, inputs), training=False))
     gw, gx = tape.gradient(value, [weights, [inputs[i] for i in wrt]])
     grads_x = [np.asarray(gx[wrt.index(i)]) if i in wrt else None for i in range(len(xs))]
-    return float(value), [np.asarray(g) for g in gw], grads_x
+    dense = [np.zeros(w.shape, np.float32) if g is None else np.asarray(tf.convert_to_tensor(g))
+             for w, g in zip(weights, gw)]  # Embedding gradients come as IndexedSlices
+    return float(value), dense, grads_x
 
 
 def _cce(y, p):

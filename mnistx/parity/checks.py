@@ -55,9 +55,9 @@ def compare_arrays(a, b, tier: Tier, floor: float = 0.0) -> dict:
     with np.errstate(divide="ignore", invalid="ignore"):
         excess = np.where(d == 0, 0.0, d / bound)
         rel = np.where(np.abs(x) > 0, d / np.abs(x), 0.0)
-    return {"max_abs_diff": float(np.nan_to_num(d.max(), nan=np.inf)),
-            "max_rel_diff": float(np.nan_to_num(rel.max(), nan=np.inf)),
-            "excess": float(np.nan_to_num(excess.max(), nan=np.inf))}
+    return {"max_abs_diff": float(np.nan_to_num(d.max(), nan=np.inf, posinf=np.inf)),
+            "max_rel_diff": float(np.nan_to_num(rel.max(), nan=np.inf, posinf=np.inf)),
+            "excess": float(np.nan_to_num(excess.max(), nan=np.inf, posinf=np.inf))}
 
 
 def _check(name, pair, stats: dict, tier: Tier, detail="") -> dict:
@@ -152,6 +152,20 @@ def locate(rows: list[dict], source_excess: dict) -> dict | None:
     return None
 
 
+def weight_locate(a: dict, b: dict, info: dict) -> dict | None:
+    """The first weight variable that differs at all (the same file was loaded: any difference
+    is a loading fault or a planted change), named by its variable path."""
+    paths = info.get("weight_paths") or []
+    for i, k in enumerate(keys(a, "weight_")):
+        if k in b and np.shape(a[k]) == np.shape(b[k]) and not np.array_equal(a[k], b[k]):
+            d = float(np.abs(np.asarray(a[k], np.float64) - b[k]).max())
+            path = paths[i] if i < len(paths) else k
+            return {"layer": path.rsplit("/", 1)[0], "variable": path, "max_abs_diff": d, "excess": float("inf"),
+                    "index": None, "text": f"weights differ in {path} by {d:.1e}; every layer's output "
+                    "still agrees within its tier"}
+    return None
+
+
 def checkpoint_checks(infos: dict[str, dict], tol: Tolerances) -> list[dict]:
     """Saver -> loader: each backend's .keras and .weights.h5 predicted in each backend."""
     checks = []
@@ -204,7 +218,7 @@ def run_checks(results: dict[str, dict], infos: dict[str, dict], tol: Tolerances
             layers[pair] = [{k: r[k] for k in ("name", "class", "max_abs_diff", "excess")} for r in rows]
             failing = [c for c in checks if c["pair"] == pair and not c["passed"]]
             if failing:
-                located[pair] = locate(rows, sources) or {
+                located[pair] = locate(rows, sources) or weight_locate(results[x], results[y], infos[x]) or {
                     "layer": None, "text": "every recorded layer agrees within its tier; the difference "
                     "arises outside the recorded layers (ops in call(), the loss or training)"}
     checks += checkpoint_checks(infos, tol) + determinism_checks(results)

@@ -44,12 +44,22 @@ def disable_randomness(model: keras.Model) -> list[str]:
             value = getattr(layer, attr, None)
             if isinstance(value, float) and value > 0 and (attr != "rate" or "Dropout" in type(layer).__name__
                                                            or "Noise" in type(layer).__name__):
-                setattr(layer, attr, 0.0)
+                try:
+                    setattr(layer, attr, 0.0)
+                except AttributeError:  # read-only (MultiHeadAttention.dropout): its inner
+                    continue  # Dropout layer is found and zeroed on its own
                 changed.append(f"{layer.name}.{attr}")
     return changed
 
 
 NUDGE = 1e-6  # relative change of every weight for the model's own sensitivity (about 8 float32 ulps)
+
+
+def state_variables(model: keras.Model) -> list:
+    """Non-trainable float variables (BatchNorm statistics and the like): not RNG seed state,
+    which differs per backend by design."""
+    return [v for v in model.non_trainable_variables
+            if "float" in str(v.dtype) and "seed_generator" not in v.path]
 
 
 def _run(twin, weights, opt_init, xs, y, cfg, pick) -> dict:
@@ -70,7 +80,7 @@ def _run(twin, weights, opt_init, xs, y, cfg, pick) -> dict:
     arrays.update({f"traj_w{i}": np.array(keras.ops.convert_to_numpy(v), copy=True)
                    for i, v in enumerate(twin.trainable_variables)})
     arrays.update({f"traj_state_{i}": np.array(keras.ops.convert_to_numpy(v), copy=True)
-                   for i, v in enumerate(twin.non_trainable_variables)})
+                   for i, v in enumerate(state_variables(twin))})
     return arrays
 
 
@@ -102,15 +112,15 @@ def trajectory(cfg: dict, weights: list, xs: list, y: np.ndarray) -> tuple[dict,
 
 
 def plant_weight(model: keras.Model, delta: float, layer_path: str | None = None) -> dict:
-    """Add `delta` to element 0 of one layer's last weight (a bias, usually: it reaches every
-    output). Default layer: the middle one of the layers that have weights. Returns what changed."""
+    """Add `delta` to element 0 of one layer's first weight (a kernel or a BatchNorm scale).
+    Default layer: the middle one of the layers that have weights. Returns what changed."""
     weighted = [(p, layer) for p, layer in leaf_layers(model) if layer.weights]
     if layer_path:
         weighted = [(p, layer) for p, layer in weighted if p == layer_path] or weighted[:0]
         if not weighted:
             raise SystemExit(f"--plant-layer {layer_path}: no such layer with weights")
     path, layer = weighted[len(weighted) // 2] if not layer_path else weighted[0]
-    var = layer.weights[-1]
+    var = layer.weights[0]
     value = keras.ops.convert_to_numpy(var).copy()
     value.reshape(-1)[0] += np.float32(delta)
     var.assign(value)

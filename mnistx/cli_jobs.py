@@ -85,7 +85,13 @@ def add_job_parsers(sub) -> None:
                        "`mnistx bench compare A.json B.json` shows ratios between two runs.")
     _common(p, "time")
     p.add_argument("--quick", action="store_true", help="fewer batch sizes and repeats (~3 min on 2 cores)")
-    p.add_argument("--models", default="mlp", metavar="M,N", help="mlp and/or cnn (default: %(default)s)")
+    p.add_argument("--models", default="mlp", metavar="M,N", help="comma-separated model specs, e.g. "
+                   "mlp,cnn (default: %(default)s)")
+    p.add_argument("--model", help="one model: " + MODEL_HELP.replace(" (default: %(default)s)", "")
+                   + " (instead of --models)")
+    _model_args(p)
+    p.add_argument("--samples", type=int, metavar="N", help="training samples per timed epoch "
+                   "(default: 48000 for mlp/cnn on MNIST, else 1024)")
     p.add_argument("--modes", default="keras-default,keras-tuned,native", metavar="A,B",
                    help="execution modes (default: %(default)s)")
     p.add_argument("--epochs", type=int, help="timed epochs per mode (default: 3, quick: 1)")
@@ -171,8 +177,11 @@ def cmd_bench(args) -> int:
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     if not modes or any(m not in MODES for m in modes):
         raise MnistxError(f"--modes takes a comma-separated subset of {', '.join(MODES)}")
-    kw = dict(backends=args.backends, models=tuple(m.strip() for m in args.models.split(",")),
-              modes=modes, device=args.device, timeout_s=args.timeout)
+    names = (args.model,) if args.model else tuple(m.strip() for m in args.models.split(",") if m.strip())
+    if args.samples is not None and args.samples < 1:
+        raise MnistxError("--samples must be at least 1")
+    kw = dict(backends=args.backends, models=names, modes=modes, device=args.device, timeout_s=args.timeout,
+              inputs=args.inputs, int_high=args.int_high, loss=args.loss, epoch_samples=args.samples)
     if args.epochs is not None:
         if args.epochs < 1:
             raise MnistxError("--epochs must be at least 1")
@@ -181,6 +190,9 @@ def cmd_bench(args) -> int:
     s = run_bench(cfg, args.out, args.data, quick=args.quick)
     print(Path(s["files"]["markdown"]).read_text())
     failed = [b for b, r in s["backends"].items() if "error" in r and "not installed" not in r["error"]]
+    for r in s["accuracy"]["rows"]:
+        if r.get("error"):
+            print(f"bench: {r['backend']} {r['model']} {r['mode']}: {r['error']}", file=sys.stderr)
     if not s["accuracy"]["passed"]:
         print("bench: some mode left the accuracy band after one epoch (see the table)", file=sys.stderr)
     print(f"bench: {s['wall_seconds']:.0f} s; results in {Path(s['files']['json']).parent}")

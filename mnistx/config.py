@@ -108,23 +108,30 @@ class BenchConfig:
     models: tuple[str, ...] = ("mlp",)
     backends: tuple[str, ...] = BACKENDS
     modes: tuple[str, ...] = MODES
+    batch_size: int = 32  # the batch of the timed epochs (the worksheet's)
     step_batch_sizes: tuple[int, ...] = (32, 128, 512)
     infer_batch_sizes: tuple[int, ...] = (1, 8, 64, 512, 8192)
     timed_steps: int = 50  # steady-state steps timed after warm-up
     warmup_steps: int = 5
-    epoch_samples: int = 48_000  # one worksheet epoch (60k minus the 20% validation split)
+    epoch_samples: int | None = None  # None: 48,000 for mlp/cnn on MNIST (one worksheet epoch), else 1,024
+    eval_samples: int | None = None  # None: the 10,000 MNIST test images for mlp/cnn, else 1,024
+    inputs: str = "data"  # data | synthetic (from the model's input spec)
+    int_high: int | None = None  # token-id range for synthetic integer inputs
+    loss: str | None = None  # default: the model's compiled loss, else guessed from the labels
     epochs: int = 3  # timed epochs per mode (each from the same initial weights)
     import_repeats: int = 3
     validation_split: float = 0.2
     seed: int = 42
-    accuracy_band: tuple[float, float] = (0.93, 0.99)  # test accuracy after one epoch, every mode
+    accuracy_band: tuple[float, float] = (0.93, 0.99)  # mlp/cnn on MNIST: test accuracy after one epoch
     device: str = "auto"  # auto | cpu | gpu
     timeout_s: float = 1800.0  # per child
 
     @classmethod
     def quick(cls, **kw) -> "BenchConfig":
-        base = dict(step_batch_sizes=(32, 512), infer_batch_sizes=(1, 512, 8192), timed_steps=50,
-                    warmup_steps=5, epochs=1, import_repeats=1)
+        registry = all(m in ("mlp", "cnn") for m in kw.get("models", ("mlp",)))
+        base = dict(step_batch_sizes=(32, 512) if registry else (32,), infer_batch_sizes=(1, 512, 8192)
+                    if registry else (1, 256), timed_steps=50 if registry else 20, warmup_steps=5, epochs=1,
+                    import_repeats=1)
         base.update(kw)
         return cls(**base)
 

@@ -89,11 +89,8 @@ def split_arrays(arrays: dict, input_names: list[str], source: str) -> tuple[dic
 
     if "y_train" in arrays and "y_test" in arrays:
         return pick("_test"), arrays["y_test"], pick("_train"), arrays["y_train"]
-    if "y" not in arrays:
-        raise DataError(f"{source}: no labels; expected 'y' (or 'y_train' and 'y_test') beside the inputs "
-                        f"(found {', '.join(sorted(arrays))})")
     x = pick("")
-    return x, arrays["y"], x, arrays["y"]
+    return x, arrays.get("y"), x, arrays.get("y")  # no labels: made from the output spec
 
 
 def fit_inputs(named: dict, specs: list[dict], source: str) -> list[np.ndarray]:
@@ -133,9 +130,13 @@ def check_labels(y: np.ndarray, n: int, source: str) -> np.ndarray:
     return y if np.issubdtype(y.dtype, np.integer) else y.astype(np.float32)
 
 
-def from_arrays(arrays: dict, specs: list[dict], source: str) -> Inputs:
+def from_arrays(arrays: dict, specs: list[dict], source: str, make_labels=None) -> Inputs:
+    """Fit a user's arrays to the model; `make_labels(n)` supplies labels when there are none."""
     ex, ey, tx, ty = split_arrays(arrays, [s["name"] for s in specs], source)
     ex, tx = fit_inputs(ex, specs, source), fit_inputs(tx, specs, source)
+    if ey is None:
+        ey = ty = make_labels(len(ex[0]))
+        source += " (labels synthesized from the output spec)"
     return Inputs(ex, check_labels(ey, len(ex[0]), source), tx, check_labels(ty, len(tx[0]), source), source)
 
 
@@ -153,14 +154,18 @@ def synthetic(specs: list[dict], out_shape: list, n: int, seed: int, int_high: i
             xs.append(rng.integers(0, int_high, shape).astype(spec["dtype"]))
         else:
             xs.append(rng.random(shape, dtype=np.float32).astype(spec["dtype"]))
-    classes = int(out_shape[-1]) if out_shape else 1
-    if label_kind == "int":
-        y = rng.integers(0, max(classes, 2), (n, *out_shape[:-1])).astype(np.int64)
-    elif label_kind == "onehot":
-        y = np.eye(classes, dtype=np.float32)[rng.integers(0, classes, n)]
-    else:
-        y = rng.standard_normal((n, *out_shape)).astype(np.float32)
+    y = synthetic_labels(out_shape, n, rng, label_kind)
     return Inputs(xs, y, xs, y, f"synthetic (seed {seed}, {n} samples)")
+
+
+def synthetic_labels(out_shape: list, n: int, rng, kind: str) -> np.ndarray:
+    """Random labels that fit the output: class ids ('int'), one-hot rows, or normal targets."""
+    classes = int(out_shape[-1]) if out_shape else 1
+    if kind == "int":
+        return rng.integers(0, max(classes, 2), (n, *out_shape[:-1])).astype(np.int64)
+    if kind == "onehot":
+        return np.eye(classes, dtype=np.float32)[rng.integers(0, classes, n)]
+    return rng.standard_normal((n, *out_shape)).astype(np.float32)
 
 
 def label_kind(y: np.ndarray) -> str:

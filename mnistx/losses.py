@@ -37,7 +37,19 @@ def make(choice: dict, model: keras.Model | None = None):
     name = choice["name"]
     if name in CROSSENTROPY:
         return CROSSENTROPY[name](from_logits=bool(choice.get("from_logits")))
-    return keras.losses.get(name)
+    loss = keras.losses.get(name)
+    return loss if isinstance(loss, keras.losses.Loss) else MeanOf(loss, name)
+
+
+class MeanOf(keras.losses.Loss):
+    """A per-sample loss function as a Loss object, reduced to the batch mean like compile()'s."""
+
+    def __init__(self, fn, name: str):
+        super().__init__(name=name)
+        self.fn = fn
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred)
 
 
 def shape_labels(y: np.ndarray, choice: dict, out_last: int) -> np.ndarray:

@@ -41,8 +41,13 @@ class ModelSpec:
 
     @property
     def label(self) -> str:
-        """A short name for reports and folders: mlp, build_tiny_resnet, model."""
-        return self.function or Path(self.target).stem if self.kind != "registry" else self.target
+        """A short name for reports and folders: mlp, mobilenet.build, my_pkg.models.build, model."""
+        if self.kind == "registry":
+            return self.target
+        if self.kind == "keras":
+            return Path(self.target).stem
+        stem = Path(self.target).stem if self.kind == "file" else self.target.rsplit(".", 1)[-1]
+        return f"{stem}.{self.function}"
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "target": self.target, "function": self.function}

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from mnistx import inputs as I
 from mnistx import modelspec, runs, spawn
 from mnistx.data import resolve_path
@@ -119,7 +121,9 @@ def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data",
         data = I.synthetic(info["inputs"], info["output_shapes"][0], max(n_eval, n_train), seed,
                            info["int_high"], kind)
     else:
-        data = I.from_arrays(arrays, info["inputs"], source)
+        kind = _synthetic_kind(info, loss)
+        data = I.from_arrays(arrays, info["inputs"], source, lambda n: I.synthetic_labels(
+            info["output_shapes"][0], n, np.random.default_rng(seed), kind))
         kind = I.label_kind(data.eval_y)
     data = I.Inputs([x[:n_eval] for x in data.eval_x], data.eval_y[:n_eval],
                     [x[:n_train] for x in data.train_x], data.train_y[:n_train], data.source)

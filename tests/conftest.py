@@ -1,4 +1,5 @@
-"""Shared fixtures. The suite runs once per backend (KERAS_BACKEND); see tests/matrix.py."""
+"""Shared fixtures. The suite runs once per backend: pytest --keras-backends=tensorflow,jax,torch
+(mnistx/pytest_plugin.py) sets KERAS_BACKEND and KERAS_HOME=backends/<name> per child."""
 
 import importlib.util
 import os

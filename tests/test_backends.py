@@ -24,7 +24,7 @@ def test_loss_gradients_match_closed_form(rng):
     loss_ref = -np.mean(np.sum(y * np.log(p), 1))
     dz = (p - y) / len(x)  # d mean-CCE / d logits
     objective = lambda out: keras.ops.mean(keras.losses.categorical_crossentropy(y, out))  # noqa: E731
-    loss, (gw, gb), gx = backends.gradients(model, x, objective)
+    loss, (gw, gb), (gx,) = backends.gradients(model, [x], objective)
     assert abs(loss - loss_ref) < 1e-5
     np.testing.assert_allclose(gw, x.T @ dz, atol=1e-6)
     np.testing.assert_allclose(gb, dz.sum(0), atol=1e-6)
@@ -38,3 +38,21 @@ def test_describe_and_sync():
     x = keras.ops.ones((3,))
     assert backends.sync(x) is x
     assert backends.gpu_peak_bytes() is None or backends.gpu_peak_bytes() > 0
+
+
+def test_gradients_with_two_inputs_and_token_ids(rng):
+    """out = Dense(concat(x, mean(embed(ids)))): d sum(out) / d x is the kernel's x rows summed;
+    the integer input gets None (not differentiable), its embedding a gradient."""
+    x_in = keras.Input((3,), name="x")
+    ids = keras.Input((4,), dtype="int32", name="ids")
+    e = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(10, 2)(ids))
+    model = keras.Model([x_in, ids], keras.layers.Dense(5)(keras.layers.Concatenate()([x_in, e])))
+    x = rng.standard_normal((6, 3)).astype(np.float32)
+    tok = rng.integers(0, 10, (6, 4)).astype(np.int32)
+    _, grads_w, (gx, gids) = backends.gradients(model, [x, tok], lambda out: keras.ops.sum(out))
+    kernel = keras.ops.convert_to_numpy(model.layers[-1].kernel)
+    np.testing.assert_allclose(gx, np.tile(kernel[:3].sum(1), (6, 1)), atol=1e-6)
+    assert gids is None
+    emb_grad = grads_w[0]  # Embedding (10, 2): rows of tokens that occur get 1/4 x kernel rows
+    counts = np.bincount(tok.ravel(), minlength=10)[:, None] / 4.0
+    np.testing.assert_allclose(emb_grad, counts * kernel[3:].sum(1)[None, :], atol=1e-5)

@@ -1,4 +1,4 @@
-"""`mnistx parity` end to end across every backend, with this run's backend making the reference."""
+"""`mnistx parity` end to end across every backend on the worksheet MLP and real MNIST."""
 
 import json
 
@@ -19,14 +19,16 @@ def test_all_backends_agree_on_real_mnist(tmp_path):
     assert s["passed"], [c for c in s["checks"] if not c["passed"]]
     ck = [c for c in s["checks"] if c["check"] == "checkpoint"]
     assert len(ck) == 2 * 9  # 3x3 saver -> loader, two formats
-    for name in ("parity.json", "parity.md", "heatmap.png", "divergence.png", "saliency.png"):
+    for name in ("parity.json", "parity.md", "heatmap.png", "divergence.png", "saliency.png", "layers.png"):
         assert (tmp_path / name).stat().st_size > 0
-    assert json.loads((tmp_path / "parity.json").read_text())["tolerances"]["weights"] == 0.0
+    saved = json.loads((tmp_path / "parity.json").read_text())
+    assert saved["tolerances"]["weights"] == [0.0, 0.0] and saved["optimizer"].startswith("Adam")
+    assert [r["name"] for r in saved["layers"][f"{ORDER[0]} vs {ORDER[1]}"]] == ["flatten", "dense", "dense_1", "dense_2"]
 
 
 def test_planted_weight_and_crashed_child_are_reported(tmp_path, monkeypatch, capsys):
-    """A 1e-5 change in one weight of the last backend fails the weights tier; a child that
-    crashes is reported with its reason while the others are still compared; exit code 1."""
+    """A 1e-5 change in one weight of the last backend fails the weights tier and is located;
+    a child that crashes is reported with its reason while the others are still compared."""
     monkeypatch.setenv("MNISTX_FAULT", ORDER[1])
     code = main(["parity", "--backends", ",".join(ORDER), "--images", "500", "--steps", "3",
                  "--plant", "1e-5", "--out", str(tmp_path)])
@@ -35,6 +37,8 @@ def test_planted_weight_and_crashed_child_are_reported(tmp_path, monkeypatch, ca
     s = json.loads((tmp_path / "parity.json").read_text())
     assert s["compared"] == [ORDER[0], ORDER[2]]
     assert "failed: exit code 3" in s["not_compared"][ORDER[1]] and "fault injected" in s["not_compared"][ORDER[1]]
-    failing = {c["check"] for c in s["checks"] if not c["passed"]}
-    assert "weights" in failing and "probs" not in failing
+    assert "weights" in {c["check"] for c in s["checks"] if not c["passed"]}
+    assert s["planted"]["layer"] == "dense_1" and "was planted" in (tmp_path / "parity.md").read_text()
+    loc = s["first_divergence"][f"{ORDER[0]} vs {ORDER[2]}"]
+    assert loc["layer"] == "dense_1", loc
     assert "FAIL weights" in out and "parity FAIL" in out

@@ -9,8 +9,8 @@ functions under the same names; the one matching `keras.backend.backend()` is se
     sync(x) -> x                    block until x (and pending work) is computed
     set_tf32(enabled) -> bool       allow TF32 matmuls on GPU; returns what is now in force
     gpu_peak_bytes() -> int | None  peak GPU memory since start (None on CPU)
-    gradients(model, x, objective)  -> (value, [d/d weight], d/d x) as numpy float32
-    native_trainer(model, lr, batch_size) -> NativeTrainer  (a training loop in the framework itself)
+    gradients(model, xs, objective) -> (value, [d/d weight], [d/d each float input or None])
+    native_trainer(model, loss_fn, lr, batch_size) -> NativeTrainer  (the framework's own training loop)
 """
 
 from __future__ import annotations

@@ -68,15 +68,14 @@ def gradients(model, xs, objective):
     return float(value), [np.asarray(g) for g in gw], grads_x
 
 
-def _cce(y, p):
-    return -jnp.mean(jnp.sum(y * jnp.log(jnp.clip(p, EPS, 1 - EPS)), axis=-1))
-
-
 class NativeTrainer:
-    """A jax.jit + lax.scan training loop around `model.stateless_call`, with Keras-formula Adam."""
+    """A jax.jit + lax.scan training loop around `model.stateless_call`, with Keras-formula Adam.
 
-    def __init__(self, model, learning_rate: float = 1e-3, batch_size: int = 32):
-        self.model, self.lr, self.batch_size = model, learning_rate, batch_size
+    Any model and loss: `loss_fn(y, outputs)` (a Keras loss: its ops are jax ops here); inputs
+    are a list of arrays in the model's input order."""
+
+    def __init__(self, model, loss_fn, learning_rate: float = 1e-3, batch_size: int = 32):
+        self.model, self.loss_fn, self.lr, self.batch_size = model, loss_fn, learning_rate, batch_size
         self.reset()
         self._step = jax.jit(self._update)
         self._epoch = jax.jit(self._scan)
@@ -93,17 +92,19 @@ class NativeTrainer:
         self.t = jnp.zeros((), jnp.float32)
 
     def _update(self, state, batch):
+        from mnistx.backends._common import pack_inputs
+
         tv, ntv, m, v, t = state
-        x, y = batch
+        xs, y = batch
 
         def loss_fn(tv_):
-            out, ntv_ = self.model.stateless_call(tv_, ntv, x, training=True)
-            return _cce(y, out), ntv_
+            out, ntv_ = self.model.stateless_call(tv_, ntv, pack_inputs(self.model, list(xs)), training=True)
+            return self.loss_fn(y, out), ntv_
 
         (loss, ntv), g = jax.value_and_grad(loss_fn, has_aux=True)(tv)
         t = t + 1
         new = [adam_update(jnp, w, gi, mi, vi, t, self.lr, eps=EPS) for w, gi, mi, vi in zip(tv, g, m, v)]
-        tv, m, v = (list(z) for z in zip(*new))
+        tv, m, v = (list(z) for z in zip(*new)) if new else ([], [], [])
         return (tv, ntv, m, v, t), loss
 
     def _scan(self, state, xs, ys):
@@ -115,17 +116,18 @@ class NativeTrainer:
     def _set(self, state):
         self.tv, self.ntv, self.m, self.v, self.t = state
 
-    def train_step(self, x, y) -> float:
-        state, loss = self._step(self._state(), (jnp.asarray(x), jnp.asarray(y)))
+    def train_step(self, xs, y) -> float:
+        state, loss = self._step(self._state(), ([jnp.asarray(x) for x in xs], jnp.asarray(y)))
         self._set(state)
         return float(loss)
 
-    def train_epoch(self, x, y) -> float:
-        """All full batches of (x, y) in order, one compiled scan; returns the mean loss."""
-        n = (len(x) // self.batch_size) * self.batch_size
-        xs = jnp.asarray(x[:n]).reshape(-1, self.batch_size, *x.shape[1:])
-        ys = jnp.asarray(y[:n]).reshape(-1, self.batch_size, y.shape[-1])
-        state, losses = self._epoch(self._state(), xs, ys)
+    def train_epoch(self, xs, y) -> float:
+        """All full batches of (xs, y) in order, one compiled scan; returns the mean loss."""
+        bs = self.batch_size
+        n = (len(y) // bs) * bs
+        batched = [jnp.asarray(x[:n]).reshape(-1, bs, *x.shape[1:]) for x in xs]
+        ys = jnp.asarray(y[:n]).reshape(-1, bs, *y.shape[1:])
+        state, losses = self._epoch(self._state(), batched, ys)
         self._set(state)
         return float(jnp.mean(losses))
 
@@ -137,5 +139,5 @@ class NativeTrainer:
             var.assign(jnp.array(value))
 
 
-def native_trainer(model, learning_rate: float = 1e-3, batch_size: int = 32) -> NativeTrainer:
-    return NativeTrainer(model, learning_rate, batch_size)
+def native_trainer(model, loss_fn, learning_rate: float = 1e-3, batch_size: int = 32) -> NativeTrainer:
+    return NativeTrainer(model, loss_fn, learning_rate, batch_size)

@@ -64,15 +64,13 @@ def gradients(model, xs, objective):
     return float(value), dense, grads_x
 
 
-def _cce(y, p):
-    return -tf.reduce_mean(tf.reduce_sum(y * tf.math.log(tf.clip_by_value(p, EPS, 1 - EPS)), axis=-1))
-
-
 class NativeTrainer:
-    """A tf.function (XLA-compiled) loop: GradientTape + Keras-formula Adam on the model's variables."""
+    """A tf.function (XLA-compiled) loop: GradientTape + Keras-formula Adam on the model's variables.
 
-    def __init__(self, model, learning_rate: float = 1e-3, batch_size: int = 32):
-        self.model, self.lr, self.batch_size = model, learning_rate, batch_size
+    Any model and loss: `loss_fn(y, outputs)` (a Keras loss); inputs are a list of arrays."""
+
+    def __init__(self, model, loss_fn, learning_rate: float = 1e-3, batch_size: int = 32):
+        self.model, self.loss_fn, self.lr, self.batch_size = model, loss_fn, learning_rate, batch_size
         self.weights = [v.value for v in model.trainable_variables]  # the tf.Variables themselves
         self.m = [tf.Variable(tf.zeros_like(w)) for w in self.weights]
         self.v = [tf.Variable(tf.zeros_like(w)) for w in self.weights]
@@ -86,35 +84,39 @@ class NativeTrainer:
             slot.assign(tf.zeros_like(slot))
         self.t.assign(0.0)
 
-    def _update(self, x, y):
+    def _update(self, xs, y):
+        from mnistx.backends._common import pack_inputs
+
         with tf.GradientTape() as tape:
-            loss = _cce(y, self.model(x, training=True))
+            loss = self.loss_fn(y, self.model(pack_inputs(self.model, list(xs)), training=True))
         grads = tape.gradient(loss, self.weights)
         self.t.assign_add(1.0)
         for w, g, m, v in zip(self.weights, grads, self.m, self.v):
+            g = tf.convert_to_tensor(g)  # Embedding gradients arrive as IndexedSlices
             nw, nm, nv = adam_update(tf.math, w, g, m, v, self.t, self.lr, eps=EPS)
             w.assign(nw), m.assign(nm), v.assign(nv)
         return loss
 
     def _loop(self, xs, ys):
         total = tf.constant(0.0)
-        for i in tf.range(tf.shape(xs)[0]):
-            total += self._update(xs[i], ys[i])
-        return total / tf.cast(tf.shape(xs)[0], tf.float32)
+        for i in tf.range(tf.shape(ys)[0]):
+            total += self._update([x[i] for x in xs], ys[i])
+        return total / tf.cast(tf.shape(ys)[0], tf.float32)
 
-    def train_step(self, x, y) -> float:
-        return float(self._step(tf.constant(x), tf.constant(y)))
+    def train_step(self, xs, y) -> float:
+        return float(self._step([tf.constant(x) for x in xs], tf.constant(y)))
 
-    def train_epoch(self, x, y) -> float:
-        """All full batches of (x, y) in order, one compiled loop; returns the mean loss."""
-        n = (len(x) // self.batch_size) * self.batch_size
-        xs = tf.reshape(tf.constant(x[:n]), (-1, self.batch_size, *x.shape[1:]))
-        ys = tf.reshape(tf.constant(y[:n]), (-1, self.batch_size, y.shape[-1]))
-        return float(self._epoch(xs, ys))
+    def train_epoch(self, xs, y) -> float:
+        """All full batches of (xs, y) in order, one compiled loop; returns the mean loss."""
+        bs = self.batch_size
+        n = (len(y) // bs) * bs
+        batched = [tf.reshape(tf.constant(x[:n]), (-1, bs, *x.shape[1:])) for x in xs]
+        ys = tf.reshape(tf.constant(y[:n]), (-1, bs, *y.shape[1:]))
+        return float(self._epoch(batched, ys))
 
     def write_back(self) -> None:
         """Nothing to copy: the loop assigned the Keras variables in place."""
 
 
-def native_trainer(model, learning_rate: float = 1e-3, batch_size: int = 32) -> NativeTrainer:
-    return NativeTrainer(model, learning_rate, batch_size)
+def native_trainer(model, loss_fn, learning_rate: float = 1e-3, batch_size: int = 32) -> NativeTrainer:
+    return NativeTrainer(model, loss_fn, learning_rate, batch_size)

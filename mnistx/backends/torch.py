@@ -70,13 +70,14 @@ def gradients(model, xs, objective):
 class NativeTrainer:
     """The Keras model used as a torch.nn.Module, trained by torch.optim.Adam (fused on CPU/GPU).
 
-    With compile=True the forward pass and loss go through torch.compile (measured on the 2-core
-    CPU: 1.25 s per MLP epoch against 2.1 s eager); if compiling fails (no C++ compiler, say) the
-    loop falls back to eager and `compiled` says so.
+    Any model and loss: `loss_fn(y, outputs)` (a Keras loss); inputs are a list of arrays. With
+    compile=True the forward pass and loss go through torch.compile (measured on the 2-core CPU:
+    1.25 s per MLP epoch against 2.1 s eager); if compiling fails (no C++ compiler, a model
+    torch.compile cannot trace) the loop falls back to eager and `compiled` says so.
     """
 
-    def __init__(self, model, learning_rate: float = 1e-3, batch_size: int = 32, compile: bool = True):
-        self.model, self.batch_size = model, batch_size
+    def __init__(self, model, loss_fn, learning_rate: float = 1e-3, batch_size: int = 32, compile: bool = True):
+        self.model, self.loss_fn, self.batch_size = model, loss_fn, batch_size
         self.compiled = compile
         self._loss_fn = torch.compile(self._loss) if compile else self._loss
         self.params = [p for p in model.parameters() if p.requires_grad]
@@ -84,45 +85,47 @@ class NativeTrainer:
             self.opt = torch.optim.Adam(self.params, lr=learning_rate, eps=EPS, fused=True)
         except (RuntimeError, TypeError):  # fused unsupported on this build/device
             self.opt = torch.optim.Adam(self.params, lr=learning_rate, eps=EPS)
-        self.device = self.params[0].device
+        self.device = self.params[0].device if self.params else _device()
 
     def reset(self) -> None:
         """Start again from the Keras model's current weights with fresh Adam state."""
         self.opt.state.clear()
 
-    def _loss(self, x, y):
-        p = self.model(x, training=True)
-        return -(y * torch.log(torch.clamp(p, EPS, 1 - EPS))).sum(dim=-1).mean()
+    def _loss(self, xs, y):
+        from mnistx.backends._common import pack_inputs
 
-    def _update(self, x, y):
+        return self.loss_fn(y, self.model(pack_inputs(self.model, list(xs)), training=True))
+
+    def _update(self, xs, y):
         try:
-            loss = self._loss_fn(x, y)
+            loss = self._loss_fn(xs, y)
         except Exception:  # torch.compile unavailable here: stay correct, run eager
             if not self.compiled:
                 raise
             self.compiled, self._loss_fn = False, self._loss
-            loss = self._loss(x, y)
+            loss = self._loss(xs, y)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
         return loss.detach()
 
-    def train_step(self, x, y) -> float:
-        x = torch.as_tensor(np.asarray(x), device=self.device)
-        y = torch.as_tensor(np.asarray(y), device=self.device)
-        return float(self._update(x, y).cpu())
+    def _tensors(self, xs, y):
+        return ([torch.as_tensor(np.asarray(x), device=self.device) for x in xs],
+                torch.as_tensor(np.asarray(y), device=self.device))
 
-    def train_epoch(self, x, y) -> float:
-        """All full batches of (x, y) in order; returns the mean loss."""
+    def train_step(self, xs, y) -> float:
+        return float(self._update(*self._tensors(xs, y)).cpu())
+
+    def train_epoch(self, xs, y) -> float:
+        """All full batches of (xs, y) in order; returns the mean loss."""
         bs = self.batch_size
-        xt = torch.as_tensor(np.asarray(x), device=self.device)
-        yt = torch.as_tensor(np.asarray(y), device=self.device)
-        losses = [self._update(xt[i:i + bs], yt[i:i + bs]) for i in range(0, len(x) - bs + 1, bs)]
+        xt, yt = self._tensors(xs, y)
+        losses = [self._update([x[i:i + bs] for x in xt], yt[i:i + bs]) for i in range(0, len(y) - bs + 1, bs)]
         return float(torch.stack(losses).mean().cpu())
 
     def write_back(self) -> None:
         """Nothing to copy: torch updated the Keras variables' storage in place."""
 
 
-def native_trainer(model, learning_rate: float = 1e-3, batch_size: int = 32) -> NativeTrainer:
-    return NativeTrainer(model, learning_rate, batch_size)
+def native_trainer(model, loss_fn, learning_rate: float = 1e-3, batch_size: int = 32) -> NativeTrainer:
+    return NativeTrainer(model, loss_fn, learning_rate, batch_size)

@@ -6,8 +6,9 @@ keras-tuned    the fastest settings Keras itself offers on that backend (TUNED, 
 native         a loop written in the framework itself (mnistx.backends.native_trainer)
 
 Every mode offers: prepare() (compile/trace, untimed), reset() (initial weights and fresh
-optimizer state), epoch(x, y) -> seconds, step_times(x, y, n, warmup) -> seconds per step,
-and `settings` (the resolved jit_compile, steps_per_execution).
+optimizer state), epoch(xs, y) -> seconds, step_times(xs, y, n, warmup) -> seconds per step,
+and `settings` (the resolved jit_compile, steps_per_execution). `xs` is a list of input arrays
+in the model's input order; any model and Keras loss (`Task`) work in every mode.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 import keras
 import numpy as np
 
-from mnistx import models
+from mnistx.backends._common import pack_inputs
 from mnistx.bench.stats import intervals
 from mnistx.config import MODES
 
@@ -32,6 +33,21 @@ TUNED = {
     "tensorflow": {"jit_compile": True, "steps_per_execution": 500},
     "torch": {"jit_compile": True, "steps_per_execution": 1},
 }
+
+
+class Task:
+    """What a mode trains: the Keras loss and metrics (accuracy for classifiers)."""
+
+    def __init__(self, loss_fn, classifier: bool):
+        self.loss_fn, self.metrics = loss_fn, (["accuracy"] if classifier else [])
+
+    def compile(self, model: keras.Model, lr: float, **kw) -> keras.Model:
+        model.compile(optimizer=keras.optimizers.Adam(lr), loss=self.loss_fn, metrics=self.metrics, **kw)
+        return model
+
+
+def take(xs: list, sl) -> list:
+    return [x[sl] for x in xs]
 
 
 class _Stamps(keras.callbacks.Callback):
@@ -51,9 +67,9 @@ class _Stamps(keras.callbacks.Callback):
 
 
 class KerasMode:
-    def __init__(self, model: keras.Model, init_weights: list, batch_size: int, tuned: bool,
+    def __init__(self, model: keras.Model, init_weights: list, batch_size: int, tuned: bool, task: Task,
                  lr: float = 1e-3):
-        self.model, self.init, self.batch_size, self.lr = model, init_weights, batch_size, lr
+        self.model, self.init, self.batch_size, self.lr, self.task = model, init_weights, batch_size, lr, task
         backend = keras.backend.backend()
         self.kw = dict(TUNED[backend]) if tuned else {}
         self.name = "keras-tuned" if tuned else "keras-default"
@@ -69,12 +85,13 @@ class KerasMode:
 
     def prepare(self, x, y) -> float:
         """Compile, build the optimizer, run a few steps to trace; returns seconds (first call)."""
-        models.compile_worksheet(self.model, self.lr, **self.kw)
+        self.task.compile(self.model, self.lr, **self.kw)
         self.model.optimizer.build(self.model.trainable_variables)
         self._opt_init = [np.array(keras.ops.convert_to_numpy(v)) for v in self.model.optimizer.variables]
         n = self.batch_size * self.spe * 2
         start = time.perf_counter()
-        self.model.fit(x[:n], y[:n], batch_size=self.batch_size, epochs=1, verbose=0, shuffle=False)
+        self.model.fit(pack_inputs(self.model, take(x, slice(n))), y[:n], batch_size=self.batch_size, epochs=1,
+                       verbose=0, shuffle=False)
         return time.perf_counter() - start
 
     def reset(self) -> None:
@@ -84,7 +101,7 @@ class KerasMode:
 
     def epoch(self, x, y) -> float:
         start = time.perf_counter()
-        self.model.fit(x, y, batch_size=self.batch_size, epochs=1, verbose=0, shuffle=False)
+        self.model.fit(pack_inputs(self.model, x), y, batch_size=self.batch_size, epochs=1, verbose=0, shuffle=False)
         return time.perf_counter() - start  # fit returns host floats: the device is done
 
     def step_times(self, x, y, n: int, warmup: int) -> list[float]:
@@ -97,24 +114,24 @@ class KerasMode:
         least 3 timed stamps); the first stamps are dropped as warm-up."""
         spe = min(self.spe, max(1, n))
         if spe != self.spe:
-            models.compile_worksheet(self.model, self.lr, **{**self.kw, "steps_per_execution": spe})
+            self.task.compile(self.model, self.lr, **{**self.kw, "steps_per_execution": spe})
             self.step_timing_spe = spe
-        per = max(1, min(spe, len(x) // self.batch_size))
+        per = max(1, min(spe, len(y) // self.batch_size))
         warm = 1 + math.ceil(warmup / per)
         need = warm + max(math.ceil(n / per), 3 if per > 1 else n)
-        stamps_per_epoch = max(1, min(len(x) // (self.batch_size * per), need))
+        stamps_per_epoch = max(1, min(len(y) // (self.batch_size * per), need))
         size = stamps_per_epoch * per * self.batch_size
         stamps = _Stamps()
-        self.model.fit(x[:size], y[:size], batch_size=self.batch_size, epochs=math.ceil(need / stamps_per_epoch),
-                       verbose=0, shuffle=False, callbacks=[stamps])
+        self.model.fit(pack_inputs(self.model, take(x, slice(size))), y[:size], batch_size=self.batch_size,
+                       epochs=math.ceil(need / stamps_per_epoch), verbose=0, shuffle=False, callbacks=[stamps])
         return intervals(stamps.stamps, skip=warm, per=per)
 
 
 class NativeMode:
     name = "native"
 
-    def __init__(self, model: keras.Model, init_weights: list, batch_size: int, lr: float = 1e-3):
-        self.model, self.init, self.batch_size, self.lr = model, init_weights, batch_size, lr
+    def __init__(self, model: keras.Model, init_weights: list, batch_size: int, task: Task, lr: float = 1e-3):
+        self.model, self.init, self.batch_size, self.lr, self.task = model, init_weights, batch_size, lr, task
         self.trainer = None
 
     @property
@@ -129,8 +146,8 @@ class NativeMode:
 
         self.model.set_weights(self.init)
         start = time.perf_counter()
-        self.trainer = backends.native_trainer(self.model, self.lr, self.batch_size)
-        self.trainer.train_step(x[: self.batch_size], y[: self.batch_size])
+        self.trainer = backends.native_trainer(self.model, self.task.loss_fn, self.lr, self.batch_size)
+        self.trainer.train_step(take(x, slice(self.batch_size)), y[: self.batch_size])
         first = time.perf_counter() - start
         self.trainer.train_epoch(x, y)  # traces the whole-epoch loop where there is one
         return first
@@ -150,7 +167,7 @@ class NativeMode:
         from mnistx.bench.stats import time_calls
 
         bs = self.batch_size
-        batches = [(x[i * bs:(i + 1) * bs], y[i * bs:(i + 1) * bs]) for i in range(max(1, len(x) // bs))]
+        batches = [(take(x, slice(i * bs, (i + 1) * bs)), y[i * bs:(i + 1) * bs]) for i in range(max(1, len(y) // bs))]
         it = iter(range(10**9))
 
         def step():
@@ -162,9 +179,9 @@ class NativeMode:
         return times
 
 
-def make(mode: str, model, init_weights, batch_size: int):
+def make(mode: str, model, init_weights, batch_size: int, task: Task):
     if mode == "native":
-        return NativeMode(model, init_weights, batch_size)
+        return NativeMode(model, init_weights, batch_size, task)
     if mode in ("keras-default", "keras-tuned"):
-        return KerasMode(model, init_weights, batch_size, tuned=mode == "keras-tuned")
+        return KerasMode(model, init_weights, batch_size, tuned=mode == "keras-tuned", task=task)
     raise ValueError(f"unknown mode {mode}; choose from {MODES}")

@@ -31,25 +31,35 @@ def goals(summary: dict, model: str = "mlp") -> dict:
 
 def markdown(summary: dict) -> str:
     bk = summary["backends"]
+    n = {m.get("model"): m for res in bk.values() for m in res.get("models", {}).values()}
+    sizes = ", ".join(f"{k}: {next((r.get('epoch_samples') for r in v['modes'].values() if 'epoch_samples' in r), '?')}"
+                      for k, v in n.items())
     lines = [f"# Benchmark{' (quick)' if summary['quick'] else ''}: {summary['host']['date_utc']}", "",
-             "Epoch = one worksheet epoch (48,000 images, batch 32) from the same initial weights; "
-             "median (p5-p95) of the timed epochs, after an untimed warm-up.", "",
-             "| backend | model | mode | epoch s | step ms (b=32) | first call s | jit_compile | x native | test acc |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             f"Epoch = one pass over the training samples ({sizes}) at batch "
+             f"{summary['config'].get('batch_size', 32)}, from the same initial weights; median (p5-p95) "
+             "of the timed epochs, after an untimed warm-up. x native = epoch time / the native "
+             "loop's epoch time on the same backend. Test loss/accuracy after the last timed epoch.", "",
+             "| backend | model | mode | epoch s | step ms (b=32) | first call s | jit_compile | x native | test loss | test acc |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     acc = {(r["backend"], r["model"], r["mode"]): r for r in summary["accuracy"]["rows"]}
     for r in summary["summary"]:
         a = acc[(r["backend"], r["model"], r["mode"])]
         ratio = f"{r['keras_over_native']:.2f}" if r["keras_over_native"] else "-"
+        acc_text = "-" if a["accuracy"] is None else f"{a['accuracy']:.4f}" + (" (out of band)" if a["in_band"] is False else "")
         lines.append(f"| {r['backend']} | {r['model']} | {r['mode']} | {r['epoch_s']:.2f} "
                      f"({r['epoch_p5']:.2f}-{r['epoch_p95']:.2f}) | {r['step32_ms']:.3f} | "
-                     f"{r['first_call_s']:.2f} | {r['jit_compile']} | {ratio} | "
-                     f"{a['accuracy']:.4f}{'' if a['in_band'] else ' (out of band)'} |")
+                     f"{r['first_call_s']:.2f} | {r['jit_compile']} | {ratio} | {a['loss']:.4f} | {acc_text} |")
+    for a in summary["accuracy"]["rows"]:
+        if a.get("error"):
+            lines.append(f"| {a['backend']} | {a['model']} | {a['mode']} | {a['error']} |||||||")
     lines += ["", "Steady train step, ms (median, p5-p95):", "",
               "| backend | model | mode | " + " | ".join(f"b={b}" for b in summary["config"]["step_batch_sizes"]) + " |",
               "|---|---|---|" + "---|" * len(summary["config"]["step_batch_sizes"])]
     for b, res in bk.items():
         for model, mres in res.get("models", {}).items():
             for mode, r in mres["modes"].items():
+                if "error" in r:
+                    continue
                 cells = [f"{1e3 * s['median']:.3f} ({1e3 * s['p5']:.3f}-{1e3 * s['p95']:.3f})"
                          for s in (r["steps"][str(b)] for b in summary["config"]["step_batch_sizes"])]
                 lines.append(f"| {b} | {model} | {mode} | " + " | ".join(cells) + " |")

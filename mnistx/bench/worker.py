@@ -10,10 +10,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mnistx import backends, models, runs
+from mnistx import backends, losses, models, runs
 from mnistx.bench import modes as M
 from mnistx.bench.stats import peak_rss_bytes, summarize, time_calls
-from mnistx.data import load, prepare
+from mnistx.inputs import Inputs
 
 _IMPORT = ("import time; t = time.perf_counter(); import {pre}keras, {fw}; "
            "print(time.perf_counter() - t)")
@@ -31,11 +31,13 @@ def import_seconds(repeats: int) -> dict:
     return summarize(times)
 
 
-def inference(model, x, batch_sizes, budget_s: float = 1.0) -> dict:
-    """Images per second of predict_on_batch (returns numpy: synced) per batch size."""
+def inference(model, xs: list, batch_sizes, budget_s: float = 1.0) -> dict:
+    """Samples per second of predict_on_batch (returns numpy: synced) per batch size."""
+    from mnistx.backends._common import pack_inputs
+
     out = {}
     for bs in batch_sizes:
-        xb = np.resize(x, (bs, *x.shape[1:])).astype(np.float32)
+        xb = pack_inputs(model, [np.resize(x, (bs, *x.shape[1:])).astype(x.dtype) for x in xs])
         first = time_calls(lambda: model.predict_on_batch(xb), 1, 1, sync=lambda v: v)[0]
         n = int(min(200, max(5, budget_s / max(first, 1e-6))))
         t = summarize(time_calls(lambda: model.predict_on_batch(xb), n, 2, sync=lambda v: v))
@@ -43,37 +45,63 @@ def inference(model, x, batch_sizes, budget_s: float = 1.0) -> dict:
     return out
 
 
-def bench_model(name: str, cfg: dict, data, progress) -> dict:
+def bench_model(job: dict, cfg: dict, progress) -> dict:
+    """Every mode on one model (job: a prepared model, see mnistx/prepare.py); a mode that
+    cannot run the model records why instead of a number."""
+    from mnistx.backends._common import pack_inputs
+
     keras.utils.set_random_seed(cfg["seed"])
     start = time.perf_counter()
-    model = models.build(name)
+    model = models.build_spec(job["model"])
+    model.load_weights(job["reference"])
     build_s = time.perf_counter() - start
     init = model.get_weights()
-    x, y = data.x_train[: cfg["epoch_samples"]], data.y_train[: cfg["epoch_samples"]]
-    result = {"model": name, "params": int(model.count_params()), "build_seconds": build_s, "modes": {}}
+    data = Inputs.load(job["inputs"])
+    out_last = (job["info"]["output_shapes"][0] or [1])[-1]
+    loss_fn = losses.make(job["loss"], model)
+    classifier = job["loss"]["name"].endswith("crossentropy") and out_last > 1
+    task = M.Task(loss_fn, classifier)
+    x, y = data.train_x, losses.shape_labels(data.train_y, job["loss"], out_last)
+    ex, ey = data.eval_x, losses.shape_labels(data.eval_y, job["loss"], out_last)
+    result = {"model": job["label"], "spec": job["model"], "params": int(model.count_params()),
+              "build_seconds": build_s, "classifier": classifier, "loss": job["loss"]["name"], "modes": {}}
     for mode in cfg["modes"]:
-        progress(f"{name} {mode}")
-        r = {"steps": {}}
-        for bs in sorted(set(cfg["step_batch_sizes"]) | {32}):
-            m = M.make(mode, model, init, bs)
-            first = m.prepare(x, y)  # tracing / compilation + the first steps, untimed below
-            if bs == 32:  # the worksheet's batch size: first-call latency and whole epochs
-                r["first_call_seconds"] = first
-                epochs = []
-                for _ in range(cfg["epochs"]):
-                    m.reset()
-                    epochs.append(m.epoch(x, y))
-                loss, acc = model.evaluate(data.x_test, data.y_test, batch_size=1000, verbose=0)
-                r.update(epoch=summarize(epochs), epoch_samples=len(x), test_accuracy_after_epoch=float(acc),
-                         test_loss_after_epoch=float(loss))
-            if bs in cfg["step_batch_sizes"]:  # last: keras modes may recompile for step timing
-                r["steps"][str(bs)] = summarize(m.step_times(x, y, cfg["timed_steps"], cfg["warmup_steps"]))
-            if bs == 32:
-                r["settings"] = m.settings
-        result["modes"][mode] = r
+        progress(f"{job['label']} {mode} ...")
+        t0 = time.perf_counter()
+        try:
+            result["modes"][mode] = _bench_mode(mode, model, init, task, x, y, ex, ey, cfg)
+            progress(f"{job['label']} {mode} done in {time.perf_counter() - t0:.1f} s")
+        except Exception as exc:  # e.g. torch.compile or XLA cannot take this model
+            msg = " ".join(str(exc).split())[:300]
+            result["modes"][mode] = {"error": f"cannot run this model: {type(exc).__name__}: {msg}"}
+            progress(f"{job['label']} {mode}: {result['modes'][mode]['error']}")
         model.set_weights(init)
-    result["inference"] = inference(model, data.x_test, cfg["infer_batch_sizes"])
+    result["inference"] = inference(model, ex, cfg["infer_batch_sizes"])
     return result
+
+
+def _bench_mode(mode, model, init, task, x, y, ex, ey, cfg) -> dict:
+    from mnistx.backends._common import pack_inputs
+
+    r = {"steps": {}}
+    for bs in sorted(set(cfg["step_batch_sizes"]) | {cfg["batch_size"]}):
+        m = M.make(mode, model, init, bs, task)
+        first = m.prepare(x, y)  # tracing / compilation + the first steps, untimed below
+        if bs == cfg["batch_size"]:  # the worksheet's batch size: first call and whole epochs
+            r["first_call_seconds"] = first
+            epochs = []
+            for _ in range(cfg["epochs"]):
+                m.reset()
+                epochs.append(m.epoch(x, y))
+            task.compile(model, 1e-3)  # evaluate with the same loss and metrics in every mode
+            ev = model.evaluate(pack_inputs(model, ex), ey, batch_size=256, verbose=0, return_dict=True)
+            r.update(epoch=summarize(epochs), epoch_samples=len(y), test_loss_after_epoch=float(ev["loss"]),
+                     test_accuracy_after_epoch=float(ev["accuracy"]) if "accuracy" in ev else None)
+        if bs in cfg["step_batch_sizes"]:  # last: keras modes may recompile for step timing
+            r["steps"][str(bs)] = summarize(m.step_times(x, y, cfg["timed_steps"], cfg["warmup_steps"]))
+        if bs == cfg["batch_size"]:
+            r["settings"] = m.settings
+    return r
 
 
 def run(workdir: str | Path) -> None:
@@ -89,8 +117,7 @@ def run(workdir: str | Path) -> None:
 
     out = {**backends.describe(), "tf32": False if backends.has_gpu() else None,
            "import": import_seconds(cfg["import_repeats"])}
-    data = prepare(load(cfg["data"]), cfg["validation_split"])
-    out["models"] = {name: bench_model(name, cfg, data, progress) for name in cfg["models"]}
+    out["models"] = {job["label"]: bench_model(job, cfg, progress) for job in cfg["jobs"]}
     out["peak_rss_bytes"] = peak_rss_bytes()
     out["gpu_peak_bytes"] = backends.gpu_peak_bytes()
     runs.write_json(workdir / f"{me}.json", out)

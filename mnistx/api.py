@@ -1,0 +1,136 @@
+"""The Python API: check_parity(...) and benchmark(...), importable without choosing a backend.
+
+Both are parents: they never import Keras; each backend runs in its own child process.
+
+    import mnistx
+    result = mnistx.check_parity(model="examples/models/mobilenet.py:build", inputs="synthetic",
+                                 backends=("jax", "torch"), activations=(1e-5, 1e-4))
+    print(result.table()); assert result.passed, result.first_divergence
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mnistx.config import BACKENDS, BenchConfig, ParityConfig, Tolerances
+from mnistx.errors import MnistxError
+
+
+def model_spec(model) -> str:
+    """A spec string from a spec, a path, or a top-level build function (module:function)."""
+    if isinstance(model, (str, Path)):
+        return str(model)
+    if callable(model) and getattr(model, "__name__", "<lambda>") != "<lambda>" and "." not in model.__qualname__:
+        module = model.__module__
+        if module == "__main__" or module not in sys.modules or not getattr(sys.modules[module], "__spec__", None):
+            return f"{inspect.getsourcefile(model)}:{model.__name__}"
+        return f"{module}:{model.__name__}"
+    raise MnistxError("model must be a spec string (mlp, pkg.mod:fn, file.py:fn, model.keras) or a "
+                      "top-level function; lambdas and nested functions cannot reach a child process")
+
+
+def data_path(data, workdir: Path) -> str | None:
+    """A path for the children: a path as given, or arrays (dict, or (x, y)) saved as .npz."""
+    if data is None or isinstance(data, (str, Path)):
+        return None if data is None else str(data)
+    if isinstance(data, tuple) and len(data) == 2:
+        x, y = data
+        data = {"x": x, "y": y} if not isinstance(x, dict) else {**{f"x_{k}": v for k, v in x.items()}, "y": y}
+    if isinstance(data, np.ndarray):
+        data = {"x": data}
+    if not isinstance(data, dict):
+        raise MnistxError("data must be a path, a dict of arrays, (x, y) or an array of inputs")
+    path = workdir / "inputs-from-python.npz"
+    workdir.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **{k: np.asarray(v) for k, v in data.items()})
+    return str(path)
+
+
+@dataclass
+class ParityResult:
+    """What `mnistx parity` found; `summary` is parity.json's content."""
+
+    summary: dict
+    out_dir: Path
+    passed: bool = field(init=False)
+
+    def __post_init__(self):
+        self.passed = bool(self.summary["passed"])
+
+    @property
+    def first_divergence(self) -> dict:
+        """pair -> {layer, text, max_abs_diff, ...} for every pair that failed a check."""
+        return self.summary.get("first_divergence", {})
+
+    @property
+    def failures(self) -> list[dict]:
+        return [c for c in self.summary["checks"] if not c["passed"]]
+
+    def table(self) -> str:
+        return Path(self.summary["files"]["markdown"]).read_text()
+
+    def to_json(self) -> dict:
+        return self.summary
+
+    def __repr__(self) -> str:
+        return (f"ParityResult(passed={self.passed}, compared={self.summary['compared']}, "
+                f"failures={len(self.failures)}, out_dir='{self.out_dir}')")
+
+
+def check_parity(model="mlp", data=None, backends=BACKENDS, *, inputs: str | None = None, out=None,
+                 images: int = 256, activation_images: int = 32, steps: int = 5, batch_size: int = 32,
+                 loss: str | None = None, int_high: int | None = None, optimizer: str = "auto",
+                 plant: float = 0.0, plant_layer: str | None = None, timeout_s: float = 600.0,
+                 progress=None, **tiers) -> ParityResult:
+    """Run `model` on every backend (one child each) on the same weights and inputs; compare.
+
+    data: a path, a dict of arrays (x / y / x_<input name>), (x, y), or None (MNIST, or
+    synthetic inputs when inputs="synthetic"). tiers: name=(atol, rtol), e.g. outputs=(1e-5, 1e-4).
+    """
+    from mnistx.parity.runner import run_parity
+
+    out_dir = Path(out) if out else Path(tempfile.mkdtemp(prefix="mnistx-parity-"))
+    cfg = ParityConfig(model=model_spec(model), backends=tuple(backends), n_images=images,
+                       n_activation_images=activation_images, steps=steps, batch_size=batch_size,
+                       inputs=inputs or ("synthetic" if data is None and model != "mlp" and model != "cnn" else "data"),
+                       int_high=int_high, loss=loss, optimizer=optimizer, plant=plant, plant_layer=plant_layer,
+                       timeout_s=timeout_s, tolerances=Tolerances().with_overrides(**tiers))
+    summary = run_parity(cfg, out_dir, data_path(data, out_dir / "input"), progress=progress or (lambda m: None))
+    return ParityResult(summary, out_dir)
+
+
+@dataclass
+class BenchResult:
+    summary: dict
+    out_dir: Path
+
+    def table(self) -> str:
+        return Path(self.summary["files"]["markdown"]).read_text()
+
+    def to_json(self) -> dict:
+        return self.summary
+
+
+def benchmark(model="mlp", data=None, backends=BACKENDS, *, inputs: str | None = None, out=None,
+              quick: bool = True, modes=("keras-default", "keras-tuned", "native"), samples: int | None = None,
+              batch_size: int = 32, loss: str | None = None, int_high: int | None = None,
+              timeout_s: float = 1800.0, progress=None) -> BenchResult:
+    """Time `model` on every backend (one child each, one after another) in each mode."""
+    from mnistx.bench.runner import run_bench
+
+    out_dir = Path(out) if out else Path(tempfile.mkdtemp(prefix="mnistx-bench-"))
+    kw = dict(models=(model_spec(model),), backends=tuple(backends), modes=tuple(modes), timeout_s=timeout_s,
+              inputs=inputs or ("synthetic" if data is None and model not in ("mlp", "cnn") else "data"),
+              loss=loss, int_high=int_high, batch_size=batch_size)
+    if samples:
+        kw["epoch_samples"] = samples
+    cfg = BenchConfig.quick(**kw) if quick else BenchConfig(**kw)
+    summary = run_bench(cfg, out_dir, data_path(data, out_dir / "input"), quick=quick,
+                        progress=progress or (lambda m: None))
+    return BenchResult(summary, out_dir)

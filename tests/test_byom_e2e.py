@@ -1,0 +1,150 @@
+"""Bring your own model, end to end: parity on six models the project did not write (spread
+over the per-backend runs: each runs all three backends as children), the divergence locator on
+a planted weight and on a planted computation, and bad input as one line before any work."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from mnistx.cli import main
+from mnistx.config import BACKENDS
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parent.parent
+ME = keras.backend.backend()
+
+def only_in(backend: str):
+    """Define the test only in that backend's run (its children span all three backends anyway),
+    so the other runs neither repeat nor skip it."""
+    def mark(fn):
+        return fn if ME == backend else None
+    return mark
+
+
+# model -> extra CLI args; each runs in one backend's matrix run (all three backends as children)
+EXAMPLES = {
+    "tensorflow": {"mobilenet": ["--inputs", "synthetic", "--images", "32"], "subclassed": ["--images", "500"]},
+    "jax": {"mobilenet_v3": ["--inputs", "synthetic", "--images", "32"],
+            "transformer": ["--inputs", "synthetic", "--images", "64"]},
+    "torch": {"recurrent": ["--inputs", "synthetic", "--images", "64", "--loss", "sparse_categorical_crossentropy"],
+              "two_inputs": ["--inputs", "synthetic", "--images", "64"]},
+}
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES[ME]))
+def test_example_model_parity(name, tmp_path):
+    args = ["parity", "--model", f"examples/models/{name}.py:build", "--steps", "3",
+            "--activation-images", "16", "--out", str(tmp_path), *EXAMPLES[ME][name]]
+    assert main(args) == 0, (tmp_path / "parity.md").read_text()
+    s = json.loads((tmp_path / "parity.json").read_text())
+    assert sorted(s["compared"]) == sorted(BACKENDS)
+    checks = {c["check"] for c in s["checks"]}
+    assert {"outputs", "activations", "grad_weights", "trajectory_loss", "checkpoint"} <= checks
+    assert len(next(iter(s["layers"].values()))) >= 4  # per-layer records, nested/subclassed too
+
+
+@only_in("torch")
+def test_planted_weight_in_a_deep_model_is_located(tmp_path):
+    args = ["parity", "--model", "examples/models/mobilenet.py:build", "--inputs", "synthetic",
+            "--images", "32", "--activation-images", "8", "--steps", "2", "--plant", "1e-2",
+            "--plant-layer", "block_5_project", "--out", str(tmp_path)]
+    assert main(args) == 1
+    s = json.loads((tmp_path / "parity.json").read_text())
+    for pair in ("tensorflow vs torch", "jax vs torch"):
+        assert s["first_divergence"][pair]["layer"] == "block_5_project", s["first_divergence"]
+    assert "tensorflow vs jax" not in s["first_divergence"]
+
+
+@only_in("tensorflow")
+def test_planted_computation_is_located(tmp_path):
+    """A custom layer that adds 1e-3 on torch only: located to that layer, the rest agree."""
+    args = ["parity", "--model", "tests/fixtures/byom/skewed.py:build", "--inputs", "synthetic",
+            "--images", "64", "--steps", "2", "--out", str(tmp_path)]
+    assert main(args) == 1
+    s = json.loads((tmp_path / "parity.json").read_text())
+    loc = s["first_divergence"]["tensorflow vs torch"]
+    assert loc["layer"] == "skewed" and loc["agree_up_to"] == "bn1"
+    assert loc["max_abs_diff"] == pytest.approx(1e-3, rel=1e-3)
+    assert all(c["passed"] for c in s["checks"] if c["pair"] == "tensorflow vs jax")
+    assert "backends agree up to bn1, differ from skewed" in (tmp_path / "parity.md").read_text()
+
+
+def _one_line(capsys):
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mnistx: error:") and "\n" not in err, err
+    return err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "nosuch"], "unknown model 'nosuch'"),
+    (["--model", "examples/models/mobilenet.py:nope"], "defines no function 'nope'"),
+    (["--model", "/no/such.keras"], "not found"),
+    (["--inputs", "synthetic", "--tier", "outputs=abc"], "expected NAME=ATOL"),
+    (["--model", "mlp", "--tier", "nosuch=1e-5"], "unknown tolerance tier"),
+])
+def test_bad_model_input_is_one_line_before_any_child(args, message, tmp_path, capsys):
+    assert main(["parity", *args, "--out", str(tmp_path / "out")]) == 2
+    assert message in _one_line(capsys)
+    assert not (tmp_path / "out").exists()  # nothing started, nothing written
+
+
+def test_data_that_does_not_fit_the_model(tmp_path, capsys):
+    np.savez(tmp_path / "d.npz", x_image=np.zeros((4, 28, 28), np.float32), x_meta=np.zeros((4, 6), np.float32),
+             y=np.zeros((4, 1), np.float32))
+    code = main(["parity", "--model", "examples/models/two_inputs.py:build", "--data", str(tmp_path / "d.npz"),
+                 "--backends", "jax,torch", "--out", str(tmp_path / "out")])
+    assert code == 2
+    err = _one_line(capsys)
+    assert "input 'image' has shape (4, 28, 28); the model expects (N, 28, 28, 1)" in err
+
+
+def test_lambda_layer_keras_file_is_refused(tmp_path, capsys):
+    i = keras.Input((3,))
+    keras.Model(i, keras.layers.Lambda(lambda t: t * 2, name="double")(i)).save(tmp_path / "lam.keras")
+    assert main(["parity", "--model", str(tmp_path / "lam.keras"), "--out", str(tmp_path / "o")]) == 2
+    assert "Lambda layer(s) double: Keras's safe_mode refuses" in _one_line(capsys)
+
+
+def test_model_that_raises_is_one_line(tmp_path, capsys):
+    (tmp_path / "broken.py").write_text("def build():\n    raise RuntimeError('no GPU budget')\n")
+    assert main(["parity", "--model", f"{tmp_path}/broken.py:build", "--backends", "jax,torch",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "build() raised RuntimeError: no GPU budget" in _one_line(capsys)
+
+
+@only_in("jax")
+def test_pytest_plugin_runs_a_project_once_per_backend():
+    demo = ROOT / "tests" / "fixtures" / "demo_project"
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--keras-backends=jax,torch"]
+    ok = subprocess.run(cmd, cwd=demo, capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stdout[-2000:]
+    assert ok.stdout.strip().splitlines()[-1] == "keras-backends: 4 passed, 0 failed, 0 skipped"
+    bad = subprocess.run(cmd, cwd=demo, capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "DEMO_FAIL_ON": "torch"})
+    assert bad.returncode == 1
+    assert "torch          1 passed   1 failed" in bad.stdout and "keras-backends: 3 passed, 1 failed" in bad.stdout
+    unknown = subprocess.run([*cmd[:-1], "--keras-backends=jax,nosuch"], cwd=demo, capture_output=True,
+                             text=True, timeout=120)
+    assert unknown.returncode == 2 and "unknown backend(s) nosuch" in unknown.stderr
+
+
+@only_in("jax")
+def test_python_api_and_assert_backends_agree(tmp_path, rng):
+    import mnistx
+    from mnistx.testing import assert_backends_agree
+
+    data = {"image": rng.random((48, 28, 28, 1)).astype(np.float32), "meta": rng.random((48, 6)).astype(np.float32)}
+    r = mnistx.check_parity("examples/models/two_inputs.py:build", (data, rng.random((48, 1)).astype(np.float32)),
+                            backends=("jax", "torch"), steps=2, out=tmp_path / "api")
+    assert r.passed and "| outputs |" in r.table() and r.to_json()["loss"]["name"] == "mean_squared_error"
+    assert_backends_agree(str(ROOT / "tests/fixtures/demo_project/model.py") + ":build",
+                          rng.random((32, 12)).astype(np.float32), backends=("jax", "torch"), steps=2,
+                          out=tmp_path / "agree")
+    with pytest.raises(AssertionError, match="differ from skewed"):
+        assert_backends_agree("tests/fixtures/byom/skewed.py:build", backends=("jax", "torch"),
+                              steps=1, images=16, out=tmp_path / "skew")

@@ -34,7 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model with the worksheet recipe; write a run directory")
     _backend_arg(p)
     _data_arg(p)
-    p.add_argument("--model", default=T.model, help="mlp (the worksheet's) or cnn (default: %(default)s)")
+    from mnistx.cli_jobs import MODEL_HELP, _model_args
+
+    p.add_argument("--model", default=T.model, help=MODEL_HELP)
+    _model_args(p)
     p.add_argument("--epochs", type=int, default=T.epochs, help="default: %(default)s")
     p.add_argument("--batch-size", type=int, default=T.batch_size, help="default: %(default)s")
     p.add_argument("--seed", type=int, default=T.seed, help="default: %(default)s")
@@ -100,18 +103,27 @@ def cmd_train(args) -> int:
                       steps_per_execution=args.steps_per_execution)
     if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.steps_per_execution < 1:
         raise MnistxError("--epochs, --batch-size and --steps-per-execution must be at least 1")
-    raw = data.load(args.data)  # bad data fails here, before Keras and its backend load
-    prepared = data.prepare(raw, cfg.validation_split, cfg.train_limit)
-    from mnistx import models, train
+    from mnistx import modelspec
 
-    models.build(cfg.model)  # unknown model names fail before any work
+    spec = modelspec.parse(cfg.model)  # unknown models fail before any data is read
+    if spec.kind == "registry" and args.inputs == "data":
+        raw = data.load(args.data)  # bad data fails here, before Keras and its backend load
+        source = raw.source
+    else:
+        source = args.inputs if args.inputs == "synthetic" else (args.data or "MNIST")
+    from mnistx import train
+
     import keras
 
-    run_dir = args.out or default_run_dir(keras.backend.backend(), cfg.model)
-    print(f"mnistx train: {cfg.model} on {keras.backend.backend()}, {cfg.epochs} epoch(s), "
-          f"data {raw.source} -> {run_dir}", flush=True)
-    metrics = train.train(cfg, prepared, run_dir)
-    print(f"test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f}, "
+    run_dir = args.out or default_run_dir(keras.backend.backend(), spec.label)
+    print(f"mnistx train: {spec.text} on {keras.backend.backend()}, {cfg.epochs} epoch(s), "
+          f"data {source} -> {run_dir}", flush=True)
+    if spec.kind == "registry" and args.inputs == "data":
+        metrics = train.train(cfg, data.prepare(raw, cfg.validation_split, cfg.train_limit), run_dir)
+    else:
+        metrics = train.train_any(cfg, run_dir, args.data, args.inputs, args.loss, args.int_high)
+    acc = f"test accuracy {metrics['test_accuracy']:.4f}, " if metrics.get("test_accuracy") is not None else ""
+    print(f"{acc}test loss {metrics['test_loss']:.4f}, "
           f"{sum(metrics['seconds_per_epoch']) / len(metrics['seconds_per_epoch']):.2f} s/epoch; "
           f"run directory: {run_dir}")
     return 0
@@ -122,14 +134,22 @@ def cmd_introspect(args) -> int:
     from mnistx.config import IntrospectConfig
     from mnistx.introspect import introspect_run
 
-    runs.check_run_dir(args.run_dir)
-    raw = data.load(args.data)
+    from pathlib import Path
+
+    run = runs.check_run_dir(args.run_dir)
+    raw = None if (Path(run) / "eval.npz").is_file() else data.load(args.data)  # a user's model keeps its inputs
     s = introspect_run(args.run_dir, raw, args.out, IntrospectConfig(image_index=args.image_index))
-    print(f"introspect on {s['backend']} (trained on {s['trained_on']}): test accuracy "
-          f"{s['test_accuracy']:.4f}; argmax agrees with the training backend on "
-          f"{s['argmax_agree']}/{s['test_images']} images (max |dp| {s['max_abs_prob_diff']:.2e})")
+    if s["test_accuracy"] is not None:
+        print(f"introspect on {s['backend']} (trained on {s['trained_on']}): test accuracy "
+              f"{s['test_accuracy']:.4f}; argmax agrees with the training backend on "
+              f"{s['argmax_agree']}/{s['test_images']} samples (max |dp| {s['max_abs_prob_diff']:.2e})")
+    else:
+        print(f"introspect on {s['backend']} (trained on {s['trained_on']}): outputs differ from the "
+              f"training backend's by at most {s['max_abs_prob_diff']:.2e} on {s['test_images']} samples")
     for name, path in s["figures"].items():
         print(f"  {name:14s} {path}")
+    for name, why in s.get("skipped", {}).items():
+        print(f"  {name:14s} skipped: {why}")
     return 0
 
 

@@ -116,7 +116,8 @@ def add_compare_parser(sub) -> None:
     p = sub.add_parser("compare", help="the main job: train, introspect, parity and bench on every "
                        "backend; one HTML report")
     _common(p, "compare")
-    p.add_argument("--model", default=T.model, help="mlp or cnn (default: %(default)s)")
+    p.add_argument("--model", default=T.model, help=MODEL_HELP)
+    _model_args(p)
     p.add_argument("--epochs", type=int, default=T.epochs, help="training epochs (default: %(default)s)")
     p.add_argument("--train-limit", type=int, metavar="N", help="train on the first N images only")
     p.add_argument("--image-index", type=int, default=C.image_index,
@@ -144,13 +145,14 @@ def cmd_compare(args) -> int:
         raise MnistxError(f"--image-index must be a test image index 0..9999, not {args.image_index}")
     cfg = CompareConfig(backends=args.backends, train=TrainConfig(model=args.model, epochs=args.epochs,
                         train_limit=args.train_limit), image_index=args.image_index,
-                        parity_images=args.parity_images, parity_steps=args.parity_steps, bench=args.bench)
-    if args.model not in ("mlp", "cnn"):
-        raise MnistxError(f"unknown model '{args.model}'; choose one of: mlp, cnn")
+                        parity_images=args.parity_images, parity_steps=args.parity_steps, bench=args.bench,
+                        inputs=args.inputs, loss=args.loss, int_high=args.int_high)
     s = run_compare(cfg, args.out, args.data)
     cols = s["columns"]
     for b, c in cols.items():
-        acc = f"test accuracy {c['metrics']['test_accuracy']:.4f}" if c["status"] == "ok" else c["reason"]
+        m = c.get("metrics", {})
+        acc = (c["reason"] if c["status"] != "ok" else f"test accuracy {m['test_accuracy']:.4f}"
+               if m.get("test_accuracy") is not None else f"test loss {m['test_loss']:.4f}")
         print(f"  {b:11s} {c['status']:8s} {acc}")
     p = s.get("parity") or {}
     print(f"  parity: {'PASS' if p.get('passed') else 'FAIL' if 'checks' in p else p.get('error', 'not run')}")

@@ -30,10 +30,9 @@ def worker(workdir) -> None:
     workdir, cfg, _ = spawn.child_start(workdir)
     me = keras.backend.backend()
     tc = cfg["train"]
-    raw = data.load(cfg["data"])
-    prepared = data.prepare(raw, tc["validation_split"], tc["train_limit"])
     run_dir = Path(cfg["out"]) / "runs" / me
-    metrics = train.train(TrainConfig(**tc), prepared, run_dir)
+    metrics = train.train_any(TrainConfig(**tc), run_dir, cfg["data"], cfg["inputs"], cfg["loss"], cfg["int_high"])
+    raw = None if (run_dir / "eval.npz").is_file() else data.load(cfg["data"])
     intro = introspect_run(run_dir, raw, run_dir / f"introspect-{me}",
                            IntrospectConfig(image_index=cfg["image_index"]))
     runs.write_json(workdir / f"{me}.json", {"metrics": metrics, "introspect": intro,
@@ -47,7 +46,8 @@ def _train_all(cfg: CompareConfig, out: Path, data, progress) -> dict:
     for b in cfg.backends:
         (workdir / f"{b}.json").unlink(missing_ok=True)
     runs.write_json(workdir / "config.json", {"train": dataclasses.asdict(cfg.train), "data": data,
-                                              "out": str(out), "image_index": cfg.image_index})
+                                              "out": str(out), "image_index": cfg.image_index,
+                                              "inputs": cfg.inputs, "loss": cfg.loss, "int_high": cfg.int_high})
     present = [b for b in cfg.backends if spawn.installed(b)]
     cols = {b: {"status": "missing", "reason": f"not installed ({spawn.install_hint(b)})"}
             for b in cfg.backends if b not in present}
@@ -66,13 +66,16 @@ def _train_all(cfg: CompareConfig, out: Path, data, progress) -> dict:
 
 
 def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> dict:
+    from mnistx import modelspec
+
     spawn.check_backends(cfg.backends)
-    data_s = resolve_for_children(data_path)
+    modelspec.parse(cfg.train.model)  # an unknown model fails before any child starts
+    data_s = resolve_for_children(data_path) if cfg.inputs == "data" else None
     if cfg.bench not in ("quick", "full", "none"):
         raise MnistxError(f"--bench must be quick, full or none, not {cfg.bench}")
     out = Path(out_dir)
     start = time.perf_counter()
-    progress(f"[1/4] worksheet training + introspection ({cfg.train.model}, {cfg.train.epochs} epochs) "
+    progress(f"[1/4] training + introspection ({cfg.train.model}, {cfg.train.epochs} epochs) "
              f"on {', '.join(cfg.backends)}")
     cols = _train_all(cfg, out, data_s, progress)
     ok = [b for b in cfg.backends if cols[b]["status"] == "ok"]
@@ -80,14 +83,15 @@ def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> 
     if len(ok) >= 2:
         progress("[2/4] parity of the trained weights across backends")
         pc = ParityConfig(backends=tuple(ok), n_images=cfg.parity_images, steps=cfg.parity_steps,
-                          model=cfg.train.model)
+                          model=cfg.train.model, inputs=cfg.inputs, loss=cfg.loss, int_high=cfg.int_high)
         parity = _guard(lambda: _parity(pc, out, data_s, cols[ok[0]]["run_dir"], progress))
     else:
         progress("[2/4] parity skipped: fewer than two backends trained")
     bench = None
     if cfg.bench != "none" and ok:
         progress(f"[3/4] {cfg.bench} benchmark")
-        kw = dict(backends=tuple(ok), models=(cfg.train.model,))
+        kw = dict(backends=tuple(ok), models=(cfg.train.model,), inputs=cfg.inputs, loss=cfg.loss,
+                  int_high=cfg.int_high)
         bc = BenchConfig.quick(**kw) if cfg.bench == "quick" else BenchConfig(**kw)
         bench = _guard(lambda: _bench(bc, out, data_s, cfg.bench == "quick", progress))
     else:

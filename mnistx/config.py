@@ -145,3 +145,6 @@ class CompareConfig:
     parity_steps: int = ParityConfig.steps
     bench: str = "quick"  # quick | full | none
     timeout_s: float = 3600.0  # per child
+    inputs: str = "data"  # data | synthetic (a user's model without data)
+    loss: str | None = None
+    int_high: int | None = None

@@ -41,6 +41,14 @@ def make(choice: dict, model: keras.Model | None = None):
     return loss if isinstance(loss, keras.losses.Loss) else MeanOf(loss, name)
 
 
+def for_compile(choice: dict, model: keras.Model | None = None):
+    """What compile() should get: the loss object for cross-entropies (from_logits travels in its
+    config), else the plain name (so a saved .keras needs no mnistx class to load)."""
+    if choice.get("compiled") or choice["name"] in CROSSENTROPY:
+        return make(choice, model)
+    return choice["name"]
+
+
 class MeanOf(keras.losses.Loss):
     """A per-sample loss function as a Loss object, reduced to the batch mean like compile()'s."""
 

@@ -84,6 +84,25 @@ def _synthetic_kind(info: dict, loss: str | None) -> str:
     return "int" if info["outputs_are_probabilities"] or "crossentropy" in name else "float"
 
 
+def fit_job(spec, info: dict, arrays: dict | None, source: str, n_eval: int, n_train: int, seed: int,
+            loss: str | None) -> tuple[I.Inputs, dict]:
+    """The inputs fitted to the model (arrays, or synthetic when None) and the loss choice."""
+    if arrays is None:
+        kind = _synthetic_kind(info, loss)
+        data = I.synthetic(info["inputs"], info["output_shapes"][0], max(n_eval, n_train), seed,
+                           info["int_high"], kind)
+    else:
+        kind = _synthetic_kind(info, loss)
+        data = I.from_arrays(arrays, info["inputs"], source, lambda n: I.synthetic_labels(
+            info["output_shapes"][0], n, np.random.default_rng(seed), kind))
+        kind = I.label_kind(data.eval_y)
+    data = I.Inputs([x[:n_eval] for x in data.eval_x], data.eval_y[:n_eval],
+                    [x[:n_train] for x in data.train_x], data.train_y[:n_train], data.source)
+    if len(data.train_y) < 1 or len(data.eval_y) < 1:
+        raise DataError(f"{source}: no samples to use")
+    return data, choose_loss(spec, info, loss, kind)
+
+
 def run_probe(cfg: dict, workdir: Path, backend: str, timeout_s: float, progress) -> dict:
     runs.write_json(workdir / "probe.json", cfg)
     progress(f"  probing the model in {backend} (input/output spec, reference weights)")
@@ -116,20 +135,7 @@ def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data",
     info = run_probe(cfg, workdir, (fastest or present)[0], timeout_s, progress)
     if cfg["download_mnist"]:
         arrays = I.read_npz(workdir / "mnist.npz")
-    if arrays is None:
-        kind = _synthetic_kind(info, loss)
-        data = I.synthetic(info["inputs"], info["output_shapes"][0], max(n_eval, n_train), seed,
-                           info["int_high"], kind)
-    else:
-        kind = _synthetic_kind(info, loss)
-        data = I.from_arrays(arrays, info["inputs"], source, lambda n: I.synthetic_labels(
-            info["output_shapes"][0], n, np.random.default_rng(seed), kind))
-        kind = I.label_kind(data.eval_y)
-    data = I.Inputs([x[:n_eval] for x in data.eval_x], data.eval_y[:n_eval],
-                    [x[:n_train] for x in data.train_x], data.train_y[:n_train], data.source)
-    if len(data.train_y) < 1 or len(data.eval_y) < 1:
-        raise DataError(f"{source}: no samples to use")
-    choice = choose_loss(spec, info, loss, kind)
+    data, choice = fit_job(spec, info, arrays, source, n_eval, n_train, seed, loss)
     data.save(workdir / "inputs.npz")
     progress(f"  model {spec.text}: {info['class']} '{info['name']}', {info['params']:,} weights, "
              f"{len(info['inputs'])} input(s); inputs {data.source}; loss {choice['name']} ({choice['why']})")

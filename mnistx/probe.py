@@ -25,18 +25,16 @@ def _tiny_batch(specs: list[dict], int_high: int | None) -> list[np.ndarray]:
             for sp in specs]
 
 
-def probe(cfg: dict, workdir: Path) -> dict:
+def inspect(model, int_high: int | None = None) -> dict:
+    """models.describe(model) plus output shapes and whether outputs are probabilities
+    (a forward pass on two synthetic samples)."""
     import keras
 
-    from mnistx import losses, models
+    from mnistx import models
     from mnistx.backends._common import pack_inputs
 
-    keras.utils.set_random_seed(cfg["seed"])
-    model = models.build_spec(cfg["model"])
     info = models.describe(model)
-    if cfg.get("loss"):
-        losses.check_name(cfg["loss"])
-    int_high = cfg.get("int_high") or info["embedding_input_dim"]
+    int_high = int_high or info["embedding_input_dim"]
     out = model(pack_inputs(model, _tiny_batch(info["inputs"], int_high)), training=False)
     flat = [keras.ops.convert_to_numpy(t) for t in keras.tree.flatten(out)]
     first = flat[0]
@@ -44,6 +42,19 @@ def probe(cfg: dict, workdir: Path) -> dict:
                                        else first.max() <= 1))
     info.update(output_shapes=[list(t.shape[1:]) for t in flat], outputs_are_probabilities=probs,
                 int_high=int_high, backend=keras.backend.backend())
+    return info
+
+
+def probe(cfg: dict, workdir: Path) -> dict:
+    import keras
+
+    from mnistx import losses, models
+
+    keras.utils.set_random_seed(cfg["seed"])
+    model = models.build_spec(cfg["model"])
+    if cfg.get("loss"):
+        losses.check_name(cfg["loss"])
+    info = inspect(model, cfg.get("int_high"))
     with runs.atomic_path(workdir / "reference.weights.h5") as tmp:
         model.save_weights(tmp)
     if cfg.get("download_mnist"):

@@ -69,3 +69,72 @@ def train(config: TrainConfig, data: Prepared, run_dir: str | Path, verbose: int
     runs.write_json(run_dir / "metrics.json", metrics)
     runs.write_json(run_dir / "meta.json", meta)  # last: its presence marks a complete run
     return metrics
+
+
+def train_any(config: TrainConfig, run_dir, data_path=None, inputs: str = "data", loss: str | None = None,
+              int_high: int | None = None, verbose: int | None = None, progress=print) -> dict:
+    """Train any model spec (config.model) on any inputs; the registry's models on MNIST take the
+    worksheet path above. Writes a run directory plus eval.npz (the evaluation inputs and labels,
+    up to EVAL_SAMPLES, for introspection). Returns metrics."""
+    from mnistx import losses, modelspec, probe
+    from mnistx.inputs import synthetic  # noqa: F401  (documented source of synthetic inputs)
+    from mnistx.prepare import fit_job, read_data
+
+    spec = modelspec.parse(config.model)
+    if spec.kind == "registry" and inputs == "data":
+        from mnistx import data
+
+        return train(config, data.prepare(data.load(data_path), config.validation_split, config.train_limit),
+                     run_dir, verbose)
+    arrays, source = (None, "synthetic") if inputs == "synthetic" else read_data(spec, data_path)
+    if inputs == "data" and arrays is None:
+        from mnistx import data
+
+        raw = data.load(None)
+        arrays, source = {"x_train": raw.x_train, "y_train": raw.y_train, "x_test": raw.x_test,
+                          "y_test": raw.y_test}, raw.source
+    keras.utils.set_random_seed(config.seed)
+    model = models.build_spec(spec)
+    if loss:
+        losses.check_name(loss)
+    info = probe.inspect(model, int_high)
+    n_train = config.train_limit or (SYNTHETIC_TRAIN if arrays is None else 10**9)
+    job, choice = fit_job(spec, info, arrays, source, EVAL_SAMPLES, n_train, config.seed, loss)
+    out_last = (info["output_shapes"][0] or [1])[-1]
+    classifier = choice["name"].endswith("crossentropy") and out_last > 1
+    progress(f"  {info['class']} '{info['name']}', {info['params']:,} weights; inputs {job.source}; "
+             f"loss {choice['name']} ({choice['why']})")
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=losses.for_compile(choice, model),
+                  metrics=["accuracy"] if classifier else [], jit_compile=config.jit_compile,
+                  steps_per_execution=config.steps_per_execution)
+    from mnistx.backends._common import pack_inputs
+
+    timer = EpochTimer()
+    history = model.fit(pack_inputs(model, job.train_x), losses.shape_labels(job.train_y, choice, out_last),
+                        epochs=config.epochs, batch_size=config.batch_size, validation_split=config.validation_split,
+                        shuffle=True, callbacks=[timer], verbose=verbose if verbose is not None else 2)
+    ey = losses.shape_labels(job.eval_y, choice, out_last)
+    ev = model.evaluate(pack_inputs(model, job.eval_x), ey, batch_size=256, verbose=0, return_dict=True)
+    out = model.predict(pack_inputs(model, job.eval_x), batch_size=256, verbose=0)
+    outputs = np.asarray(keras.tree.flatten(out)[0], np.float32)
+    metrics = {"test_loss": float(ev["loss"]), "test_accuracy": float(ev["accuracy"]) if classifier else None,
+               "seconds_per_epoch": timer.seconds, "epochs": config.epochs, "train_samples": len(job.train_y),
+               "eval_samples": len(job.eval_y)}
+    from mnistx import backends
+
+    meta = {**backends.describe(), **runs.environment(), "seed": config.seed, "config": asdict(config),
+            "jit_compile": resolved_jit_compile(model), "data_source": job.source, "model": spec.text,
+            "model_info": info, "loss": choice, "classifier": classifier, "params": int(model.count_params())}
+    run_dir = Path(run_dir)
+    runs.save_model(model, run_dir)
+    runs.write_npy(run_dir / "test_probs.npy", outputs)
+    arrays_out = {f"x{i}": x for i, x in enumerate(job.eval_x)}
+    runs.write_npz(run_dir / "eval.npz", y=job.eval_y, **arrays_out)
+    runs.write_json(run_dir / "history.json", {k: [float(v) for v in vals] for k, vals in history.history.items()})
+    runs.write_json(run_dir / "metrics.json", metrics)
+    runs.write_json(run_dir / "meta.json", meta)  # last: its presence marks a complete run
+    return metrics
+
+
+EVAL_SAMPLES = 2000  # evaluation samples kept with a run of a user's model (eval.npz)
+SYNTHETIC_TRAIN = 2048  # synthetic training samples when no data is given

@@ -37,6 +37,9 @@ def test_intervals_skip_and_per():
     assert stats.intervals([0, 10, 12, 15, 19], skip=1, per=2) == [1.0, 1.5, 2.0]
 
 
+TASK = M.Task(keras.losses.CategoricalCrossentropy(), classifier=True)  # the worksheet's loss
+
+
 @pytest.fixture(scope="module")
 def small(raw):
     from mnistx import data
@@ -53,10 +56,10 @@ def test_modes_reach_the_same_accuracy_band(small):
     init = model.get_weights()
     acc = {}
     for mode in M.MODES:
-        m = M.make(mode, model, init, 32)
-        m.prepare(small.x_train, small.y_train)
+        m = M.make(mode, model, init, 32, TASK)
+        m.prepare([small.x_train], small.y_train)
         m.reset()
-        m.epoch(small.x_train, small.y_train)
+        m.epoch([small.x_train], small.y_train)
         acc[mode] = model.evaluate(small.x_test, small.y_test, batch_size=1000, verbose=0)[1]
         model.set_weights(init)
     assert min(acc.values()) > 0.85, acc  # 375 steps of batch 32
@@ -70,8 +73,8 @@ def test_reset_replays_the_same_training(small, mode):
     keras.utils.set_random_seed(0)
     model = models.build("mlp")
     init = model.get_weights()
-    m = M.make(mode, model, init, 32)
-    x, y = small.x_train[:3200], small.y_train[:3200]
+    m = M.make(mode, model, init, 32, TASK)
+    x, y = [small.x_train[:3200]], small.y_train[:3200]
     m.prepare(x, y)
     finals = []
     for _ in range(2):
@@ -122,3 +125,17 @@ def test_bench_bad_input(capsys):
     assert main(["bench", "--modes", "turbo"]) == 2
     assert "--modes takes" in capsys.readouterr().err
     assert main(["bench", "compare", "/no/a.json", "/no/b.json"]) == 2
+
+
+def test_bench_any_model_and_a_mode_that_cannot_run(tmp_path, backend, capsys):
+    """A user's two-input regression model on synthetic inputs: every mode runs and reports the
+    same test loss after one epoch (same weights, same batches, Adam in each)."""
+    code = main(["bench", "--quick", "--backends", backend, "--model", "examples/models/two_inputs.py:build",
+                 "--inputs", "synthetic", "--samples", "256", "--out", str(tmp_path)])
+    assert code == 0, capsys.readouterr()
+    s = json.loads((tmp_path / "bench.json").read_text())
+    modes = s["backends"][backend]["models"]["two_inputs.build"]["modes"]
+    assert set(modes) == set(M.MODES) and not any("error" in r for r in modes.values()), modes
+    losses = [r["test_loss_after_epoch"] for r in modes.values()]
+    assert max(losses) - min(losses) < 0.05 * max(losses), losses
+    assert all(r["test_accuracy_after_epoch"] is None for r in modes.values())  # regression: no accuracy

@@ -148,3 +148,26 @@ def test_python_api_and_assert_backends_agree(tmp_path, rng):
     with pytest.raises(AssertionError, match="differ from skewed"):
         assert_backends_agree("tests/fixtures/byom/skewed.py:build", backends=("jax", "torch"),
                               steps=1, images=16, out=tmp_path / "skew")
+
+
+def test_train_and_introspect_any_model(tmp_path, capsys):
+    """A subclassed classifier on MNIST gets every figure; a two-input regression model gets the
+    ones that make sense, and the rest are listed as skipped with the reason."""
+    run = tmp_path / "sub"
+    assert main(["train", "--model", "examples/models/subclassed.py:build", "--epochs", "1",
+                 "--train-limit", "3000", "--out", str(run)]) == 0
+    assert main(["introspect", str(run), "--out", str(tmp_path / "f1")]) == 0
+    out = capsys.readouterr().out
+    assert "argmax agrees with the training backend on 2000/2000" in out
+    intro = json.loads((tmp_path / "f1" / "introspect.json").read_text())
+    assert set(intro["figures"]) == {"curves", "samples", "weights", "confusion", "confidence", "misclassified",
+                                     "saliency"} and intro["skipped"] == {}
+    assert 0.5 < intro["test_accuracy"] <= 1.0
+    reg = tmp_path / "reg"
+    assert main(["train", "--model", "examples/models/two_inputs.py:build", "--inputs", "synthetic",
+                 "--epochs", "1", "--train-limit", "512", "--out", str(reg)]) == 0
+    assert main(["introspect", str(reg), "--out", str(tmp_path / "f2")]) == 0
+    intro = json.loads((tmp_path / "f2" / "introspect.json").read_text())
+    assert set(intro["figures"]) == {"curves", "samples", "weights"}
+    assert "not a classifier" in intro["skipped"]["confusion"] and intro["test_accuracy"] is None
+    assert intro["max_abs_prob_diff"] == 0.0  # same backend, same weights: bit-identical

@@ -23,10 +23,29 @@ FIGURES = ("samples", "weights", "confidence", "misclassified", "curves", "confu
 
 
 def load_run_model(run_dir):
-    """The run's model.keras, loaded into the current backend."""
+    """The run's model.keras, loaded into the current backend (a user's model: its module is
+    imported first, so its registered custom classes are known)."""
     import keras
 
-    return keras.saving.load_model(runs.check_run_dir(run_dir) / "model.keras")
+    from mnistx.errors import MnistxError
+
+    run_dir = runs.check_run_dir(run_dir)
+    spec = runs.read_json(run_dir / "meta.json").get("model", "")
+    if ":" in str(spec):
+        from mnistx import modelspec, models
+
+        models._builder(modelspec.parse(spec))  # imports the module: registers its classes
+    try:
+        return keras.saving.load_model(run_dir / "model.keras")
+    except Exception as exc:
+        raise MnistxError(f"{run_dir}/model.keras could not be loaded: {type(exc).__name__}: "
+                          f"{models_first_line(exc)}") from None
+
+
+def models_first_line(exc: Exception) -> str:
+    from mnistx.models import _first_line
+
+    return _first_line(exc)
 
 
 def make_figures(model, raw: MNIST, probs: np.ndarray, history: dict,
@@ -68,6 +87,8 @@ def introspect_run(run_dir, raw: MNIST, out_dir=None, cfg: IntrospectConfig = In
     run_dir = runs.check_run_dir(run_dir)
     backend = keras.backend.backend()
     out_dir = Path(out_dir) if out_dir else run_dir / f"introspect-{backend}"
+    if (run_dir / "eval.npz").is_file():  # a run of any model (mnistx.train.train_any)
+        return introspect_any(run_dir, out_dir, cfg)
     model = load_run_model(run_dir)
     probs = np.asarray(model.predict(normalize(raw.x_test), batch_size=256, verbose=0), np.float32)
     saved = np.load(run_dir / "test_probs.npy")
@@ -88,5 +109,37 @@ def introspect_run(run_dir, raw: MNIST, out_dir=None, cfg: IntrospectConfig = In
         "test_accuracy": float((probs.argmax(1) == raw.y_test).mean()),
         "figures": paths,
     }
+    runs.write_json(out_dir / "introspect.json", summary)
+    return summary
+
+
+def introspect_any(run_dir: Path, out_dir: Path, cfg: IntrospectConfig) -> dict:
+    """The figures that make sense for the run's model (mnistx/introspect/any_model.py), the
+    skipped ones with the reason, and how this backend's outputs compare with the trainer's."""
+    import keras
+
+    from mnistx.backends._common import pack_inputs
+    from mnistx.introspect.any_model import figures_for
+
+    meta = runs.read_json(run_dir / "meta.json")
+    model = load_run_model(run_dir)
+    with np.load(run_dir / "eval.npz", allow_pickle=False) as f:
+        xs = [f[f"x{i}"] for i in range(len([k for k in f.files if k.startswith("x")]))]
+        y = f["y"]
+    out = keras.tree.flatten(model.predict(pack_inputs(model, xs), batch_size=256, verbose=0))[0]
+    outputs = np.asarray(out, np.float32)
+    saved = np.load(run_dir / "test_probs.npy")
+    figures, skipped = figures_for(model, xs, y, outputs, runs.read_json(run_dir / "history.json"),
+                                   bool(meta.get("classifier")), cfg.image_index)
+    paths = {name: str(runs.save_figure(fig, out_dir / f"{name}.png")) for name, fig in figures.items()}
+    classifier = bool(meta.get("classifier")) and outputs.ndim == 2
+    labels = (y.argmax(-1) if y.ndim > 1 else y) if classifier else None
+    summary = {"run_dir": str(run_dir), "backend": keras.backend.backend(), "trained_on": meta.get("backend"),
+               "model": meta.get("model"), "test_images": len(outputs),
+               "argmax_agree": int((outputs.argmax(-1) == saved.argmax(-1)).all(axis=tuple(range(1, outputs.ndim - 1))).sum())
+               if classifier else None,
+               "max_abs_prob_diff": float(np.abs(outputs - saved).max()),
+               "test_accuracy": float((outputs.argmax(-1) == labels).mean()) if classifier else None,
+               "figures": paths, "skipped": skipped}
     runs.write_json(out_dir / "introspect.json", summary)
     return summary

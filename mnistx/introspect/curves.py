@@ -17,6 +17,9 @@ def training_curves(history: dict) -> Figure:
         ax.set_xlabel("Epoch")
         ax.set_ylabel(metric)
         ax.set_title(metric.capitalize())
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+        else:  # a regression model has no accuracy
+            ax.text(0.5, 0.5, f"no {metric} recorded", ha="center", va="center", transform=ax.transAxes)
         ax.grid(alpha=0.3)
     return fig

@@ -15,11 +15,12 @@ def confidence(image: np.ndarray, probs: np.ndarray, true_label: int, title: str
     ax_img.imshow(image, cmap="gray")
     ax_img.set_title(f"True Label: {int(true_label)}")
     ax_img.axis("off")
-    colors = ["tab:green" if d == int(true_label) else "tab:blue" for d in range(10)]
-    ax_bar.bar(range(10), probs, color=colors)
-    ax_bar.set_xticks(range(10))
+    k = len(probs)
+    colors = ["tab:green" if d == int(true_label) else "tab:blue" for d in range(k)]
+    ax_bar.bar(range(k), probs, color=colors)
+    ax_bar.set_xticks(range(k) if k <= 20 else range(0, k, max(1, k // 10)))
     ax_bar.set_ylim(0, 1)
-    ax_bar.set_xlabel("Digit")
+    ax_bar.set_xlabel("Digit" if k == 10 else "Class")
     ax_bar.set_ylabel("Probability")
     ax_bar.set_title(f"Prediction Confidence: {int(np.argmax(probs))} ({float(np.max(probs)):.3f})")
     if title:
@@ -56,15 +57,15 @@ def confusion_counts(probs: np.ndarray, labels: np.ndarray, k: int = 10) -> np.n
 
 def confusion_matrix(probs: np.ndarray, labels: np.ndarray) -> Figure:
     """Heatmap of confusion_counts with each count written in its cell."""
-    counts = confusion_counts(probs, labels)
+    counts = confusion_counts(probs, labels, probs.shape[-1])
     fig = Figure(figsize=(6, 5.4), layout="constrained")
     ax = fig.subplots()
     im = ax.imshow(counts, cmap="Blues")
     for (t, p), c in np.ndenumerate(counts):
         ax.text(p, t, str(c), ha="center", va="center", fontsize=7,
                 color="white" if c > counts.max() / 2 else "black")
-    ax.set_xticks(range(10))
-    ax.set_yticks(range(10))
+    ax.set_xticks(range(len(counts)))
+    ax.set_yticks(range(len(counts)))
     ax.set_xlabel("Predicted")
     ax.set_ylabel("True")
     acc = np.trace(counts) / max(counts.sum(), 1)

@@ -50,9 +50,9 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     out_dir = Path(out_dir)
     check_config(cfg)
     model = cfg.model
-    if run_dir is not None:
+    if run_dir is not None:  # the run's own model spec, with the run's trained weights
         run_dir = runs.check_run_dir(run_dir)
-        model = str((run_dir / "model.keras").resolve())
+        model = runs.read_json(run_dir / "meta.json").get("model") or str((run_dir / "model.keras").resolve())
     present = [b for b in cfg.backends if spawn.installed(b)]
     not_compared = {b: f"skipped: not installed ({spawn.install_hint(b)})"
                     for b in cfg.backends if b not in present}
@@ -61,6 +61,10 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     job = prepare(model, out_dir / "work", present or cfg.backends, data_path, cfg.inputs, cfg.n_images,
                   cfg.steps * cfg.batch_size, cfg.seed, cfg.int_high, cfg.loss, cfg.timeout_s, progress)
     workdir = job.workdir
+    if run_dir is not None:
+        import shutil
+
+        shutil.copyfile(run_dir / "model.weights.h5", job.reference)
     d = dataclasses.asdict(cfg)
     d.pop("tolerances")
     child_cfg = {**d, **job.child_config(), "backends": present,
@@ -86,7 +90,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     first = next(iter(infos.values()), {})
     summary = {
         "model": job.spec.text, "model_name": job.info["name"], "model_info": job.info,
-        "reference": str(run_dir / "model.keras") if run_dir else f"seeded in {present[0] if present else '-'}",
+        "reference": str(run_dir / "model.weights.h5") if run_dir else f"seeded in {job.info['backend']}",
         "compared": list(results), "inputs": job.inputs.source, "loss": job.loss,
         "n_images": len(job.inputs.eval_y), "n_activation_images": cfg.n_activation_images,
         "steps": cfg.steps, "batch_size": cfg.batch_size, "tf32": cfg.tf32, "plant": cfg.plant,

@@ -89,19 +89,25 @@ def _parity(summary: dict) -> str:
     pairs = list(dict.fromkeys(c["pair"] for c in p["checks"] if " vs " in c["pair"]))
     names = list(dict.fromkeys(c["check"] for c in p["checks"] if " vs " in c["pair"]))
     rows, classes = [], []
+    from mnistx.parity.report import tier_text
+
     for n in names:
         cs = {c["pair"]: c for c in p["checks"] if c["check"] == n}
-        rows.append([n, f"{next(iter(cs.values()))['tolerance']:.1e}"] +
-                    [f"{cs[q]['max_abs_diff']:.2e}" for q in pairs])
-        classes.append(["", ""] + ["ok" if cs[q]["passed"] else "failed" for q in pairs])
+        c0 = next(iter(cs.values()))
+        rows.append([n, tier_text(c0["atol"], c0["rtol"])] +
+                    [f"{cs[q]['max_abs_diff']:.2e}" if q in cs else "-" for q in pairs])
+        classes.append(["", ""] + [("ok" if cs[q]["passed"] else "failed") if q in cs else "" for q in pairs])
+    located = "".join(f"<p class='failed'>Where {html.escape(pair)} part ways: {html.escape(loc['text'])}</p>"
+                      for pair, loc in p.get("first_divergence", {}).items())
     files = stage_files(summary, "parity")
     verdict = "PASS" if p["passed"] else "FAIL"
     extra = "".join(f"<p class='failed'>{html.escape(b)}: {html.escape(w)}</p>" for b, w in p["not_compared"].items())
     return (f'<p class="{"pass" if p["passed"] else "fail"}"><b>{verdict}</b>: '
             f'{sum(c["passed"] for c in p["checks"])}/{len(p["checks"])} checks within tolerance '
-            f'({p["n_images"]} test images, {p["steps"]} Adam steps, weights of the {p["compared"][0]} run).</p>'
-            + extra + _table(["check", "tolerance", *pairs], rows, classes)
-            + _plots(files, ("heatmap", "divergence", "saliency")))
+            f'({p["n_images"]} evaluation samples, {p["steps"]} steps of {html.escape(str(p.get("optimizer")))}, '
+            f'from {html.escape(str(p.get("reference")))}).</p>'
+            + located + extra + _table(["check", "tier: atol + rtol·|a|", *pairs], rows, classes)
+            + _plots(files, ("heatmap", "layers", "divergence", "saliency")))
 
 
 def _bench(summary: dict) -> str:

@@ -57,7 +57,7 @@ def run(device: str, out: Path, quick: bool, backends, data=None, progress=print
               "nvidia_smi": gpu, "backends_missing": missing, "bench": bench["files"],
               "goals": bench.get("goals"), "summary": bench["summary"],
               "parity": {k: {"passed": v["passed"], "files": v["files"],
-                             "max_probs_diff": max((c["max_abs_diff"] for c in v["checks"] if c["check"] == "probs"),
+                             "max_probs_diff": max((c["max_abs_diff"] for c in v["checks"] if c["check"] == "outputs"),
                                                    default=None)} for k, v in parity.items()}}
     runs.write_json(out / "gpu.json", result)
     runs.write_text(out / "gpu.md", markdown(result))

@@ -103,6 +103,13 @@ def test_data_that_does_not_fit_the_model(tmp_path, capsys):
     assert "input 'image' has shape (4, 28, 28); the model expects (N, 28, 28, 1)" in err
 
 
+def test_unknown_loss_is_one_line_and_no_report(tmp_path, capsys):
+    code = main(["parity", "--model", "examples/models/two_inputs.py:build", "--inputs", "synthetic",
+                 "--loss", "nosuchloss", "--backends", "jax,torch", "--out", str(tmp_path / "o")])
+    assert code == 2 and "unknown loss 'nosuchloss'" in _one_line(capsys)
+    assert not (tmp_path / "o" / "parity.json").exists()  # the probe's work folder only
+
+
 def test_lambda_layer_keras_file_is_refused(tmp_path, capsys):
     i = keras.Input((3,))
     keras.Model(i, keras.layers.Lambda(lambda t: t * 2, name="double")(i)).save(tmp_path / "lam.keras")

@@ -46,7 +46,7 @@ def test_compare_report_for_every_backend(tmp_path):
     dom, png = render(out / "report.html", tmp_path)
     ok, total = images_loaded(dom)
     # samples + 6 figure rows x 3 backends + 3 parity + 3 bench plots
-    assert ok == total == 1 + 6 * 3 + 3 + 3
+    assert ok == total == 1 + 6 * 3 + 4 + 3  # parity: heatmap, layers, divergence, saliency
     for b in BACKENDS:
         assert f'id="col-{b}" data-status="ok"' in dom
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
@@ -64,5 +64,5 @@ def test_failed_backend_is_marked_and_the_report_still_appears(tmp_path, monkeyp
     assert sorted(s["parity"]["compared"]) == sorted(b for b in BACKENDS if b != OTHER)
     dom, _ = render(out / "report.html", tmp_path)
     ok, total = images_loaded(dom)
-    assert ok == total == 1 + 6 * 2 + 3
+    assert ok == total == 1 + 6 * 2 + 4
     assert f'id="col-{OTHER}" data-status="failed"' in dom and "fault injected" in dom

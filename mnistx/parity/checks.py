@@ -148,7 +148,7 @@ def locate(rows: list[dict], source_excess: dict) -> dict | None:
                     "max_abs_diff": row["max_abs_diff"], "excess": row["excess"],
                     "agree_up_to": agree,
                     "text": f"backends agree up to {agree}, differ from {row['name']} "
-                            f"({row['class']}) on by {row['max_abs_diff']:.1e}"}
+                            f"({row['class']}) by {row['max_abs_diff']:.1e}"}
     return None
 
 

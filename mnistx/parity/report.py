@@ -107,9 +107,12 @@ def layer_chain(summary: dict, pair: str | None = None) -> Figure | None:
     ax.set_xlabel("layer (execution order)")
     ax.set_ylabel("max |a - b|")
     loc = (summary.get("first_divergence") or {}).get(pair)
-    if loc and loc.get("layer"):
+    if loc and loc.get("index") is not None:
         ax.axvline(loc["index"], color="black", linestyle="--")
-        ax.set_title(f"{pair}: {loc['text']}", fontsize=9)
+    if loc:
+        import textwrap
+
+        ax.set_title("\n".join(textwrap.wrap(f"{pair}: {loc['text']}", 90)), fontsize=8)
     else:
         ax.set_title(f"{pair}: per-layer difference (red: over tier, amber: > 30% of it)", fontsize=9)
     if len(rows) <= 40:

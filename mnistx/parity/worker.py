@@ -163,7 +163,7 @@ def run(workdir: str | Path) -> None:
     n_ck = min(len(data.eval_y), 1000)
     stage("checkpoints")
     info.update({**backends.describe(), "tf32": tf32, "compute_seconds": compute_s, "planted": planted,
-                 "stage_seconds": stages, "weight_paths": [w.path for w in model.weights],
+                 "stage_seconds": stages, "weight_paths": [w.path.removeprefix(f"{model.name}/") for w in model.weights],
                  "leaf_layers": len(leaf_layers(model)), **traj_info,
                  "checkpoints": cross_load(workdir, cfg, me, arrays["out_0"][:n_ck], [x[:n_ck] for x in data.eval_x]),
                  "total_seconds": time.perf_counter() - t0})

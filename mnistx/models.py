@@ -56,7 +56,7 @@ def build_spec(spec) -> keras.Model:
         return build(spec.target)
     if spec.kind == "keras":
         try:
-            return keras.saving.load_model(spec.target, safe_mode=True)
+            return auto_jit(keras.saving.load_model(spec.target, safe_mode=True))
         except Exception as exc:  # Keras raises ValueError/TypeError for unsafe or unknown objects
             raise MnistxError(f"Keras could not load '{spec.target}': {_first_line(exc)}") from None
     fn = _builder(spec)
@@ -69,6 +69,14 @@ def build_spec(spec) -> keras.Model:
     if not model.built:
         raise MnistxError(f"{spec.text}() returned a model that is not built; start it with "
                           "keras.Input(...) or call model.build(input_shape) before returning it")
+    return model
+
+
+def auto_jit(model: keras.Model) -> keras.Model:
+    """A loaded model keeps the jit_compile its saver resolved (True on JAX); resolve it again for
+    this backend, as compile(jit_compile="auto") would (torch: eager, not torch.compile per shape)."""
+    if getattr(model, "compiled", False):
+        model.jit_compile = model._resolve_auto_jit_compile()
     return model
 
 

@@ -35,8 +35,10 @@ def load_run_model(run_dir):
         from mnistx import modelspec, models
 
         models._builder(modelspec.parse(spec))  # imports the module: registers its classes
+    from mnistx.models import auto_jit
+
     try:
-        return keras.saving.load_model(run_dir / "model.keras")
+        return auto_jit(keras.saving.load_model(run_dir / "model.keras"))
     except Exception as exc:
         raise MnistxError(f"{run_dir}/model.keras could not be loaded: {type(exc).__name__}: "
                           f"{models_first_line(exc)}") from None

@@ -126,17 +126,22 @@ def test_model_that_raises_is_one_line(tmp_path, capsys):
 
 @only_in("jax")
 def test_pytest_plugin_runs_a_project_once_per_backend():
+    import os
+
+    from mnistx.pytest_plugin import CHILD_ENV
+
     demo = ROOT / "tests" / "fixtures" / "demo_project"
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--keras-backends=jax,torch"]
-    ok = subprocess.run(cmd, cwd=demo, capture_output=True, text=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if k != CHILD_ENV}  # this suite itself runs as a child
+    ok = subprocess.run(cmd, cwd=demo, capture_output=True, text=True, timeout=300, env=env)
     assert ok.returncode == 0, ok.stdout[-2000:]
     assert ok.stdout.strip().splitlines()[-1] == "keras-backends: 4 passed, 0 failed, 0 skipped"
     bad = subprocess.run(cmd, cwd=demo, capture_output=True, text=True, timeout=300,
-                         env={**__import__("os").environ, "DEMO_FAIL_ON": "torch"})
+                         env={**env, "DEMO_FAIL_ON": "torch"})
     assert bad.returncode == 1
     assert "torch          1 passed   1 failed" in bad.stdout and "keras-backends: 3 passed, 1 failed" in bad.stdout
     unknown = subprocess.run([*cmd[:-1], "--keras-backends=jax,nosuch"], cwd=demo, capture_output=True,
-                             text=True, timeout=120)
+                             text=True, timeout=120, env=env)
     assert unknown.returncode == 2 and "unknown backend(s) nosuch" in unknown.stderr
 
 

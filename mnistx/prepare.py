@@ -87,12 +87,11 @@ def _synthetic_kind(info: dict, loss: str | None) -> str:
 def fit_job(spec, info: dict, arrays: dict | None, source: str, n_eval: int, n_train: int, seed: int,
             loss: str | None) -> tuple[I.Inputs, dict]:
     """The inputs fitted to the model (arrays, or synthetic when None) and the loss choice."""
+    kind = _synthetic_kind(info, loss)  # for labels made up from the output spec
     if arrays is None:
-        kind = _synthetic_kind(info, loss)
         data = I.synthetic(info["inputs"], info["output_shapes"][0], max(n_eval, n_train), seed,
                            info["int_high"], kind)
     else:
-        kind = _synthetic_kind(info, loss)
         data = I.from_arrays(arrays, info["inputs"], source, lambda n: I.synthetic_labels(
             info["output_shapes"][0], n, np.random.default_rng(seed), kind))
         kind = I.label_kind(data.eval_y)

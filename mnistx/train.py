@@ -77,7 +77,6 @@ def train_any(config: TrainConfig, run_dir, data_path=None, inputs: str = "data"
     worksheet path above. Writes a run directory plus eval.npz (the evaluation inputs and labels,
     up to EVAL_SAMPLES, for introspection). Returns metrics."""
     from mnistx import losses, modelspec, probe
-    from mnistx.inputs import synthetic  # noqa: F401  (documented source of synthetic inputs)
     from mnistx.prepare import fit_job, read_data
 
     spec = modelspec.parse(config.model)

@@ -84,8 +84,8 @@ def compare_prefix(a: dict, b: dict, prefix: str, tier: Tier) -> tuple[dict, str
                 "shape": f"different arrays: {len(ka)} vs {len(kb)}"}, ""
     worst, where = {"max_abs_diff": 0.0, "max_rel_diff": 0.0, "excess": 0.0}, ""
     for k in ka:
-        s = compare_arrays(a[k], b[k], tier, noise_floor(a, b, k))
-        s["floor"] = noise_floor(a, b, k)
+        floor = noise_floor(a, b, k)
+        s = {**compare_arrays(a[k], b[k], tier, floor), "floor": floor}
         if s["excess"] > worst["excess"] or not where:
             worst, where = s, k
     return worst, where

@@ -61,8 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)  # child: describe()
 
     from mnistx.cli_jobs import add_job_parsers
+    from mnistx.cli_tools import add_ci_parser
 
     add_job_parsers(sub)
+    add_ci_parser(sub)
     return ap
 
 
@@ -178,8 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         if code is not None:
             return code
         from mnistx.cli_jobs import JOB_COMMANDS
+        from mnistx.cli_tools import cmd_ci
 
-        return {**COMMANDS, **JOB_COMMANDS}[args.command](args)
+        return {**COMMANDS, **JOB_COMMANDS, "ci": cmd_ci}[args.command](args)
     except MnistxError as exc:
         print(f"mnistx: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -13,6 +13,27 @@ if importlib.util.find_spec("torch") is not None:
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+REQUIRE_ALL = "MNISTX_REQUIRE_ALL_BACKENDS"  # .ci/run sets it: there a missing backend fails, never skips
+
+
+def pytest_runtest_setup(item):
+    """`@pytest.mark.needs_backends("jax", "torch")` (no names: all three) for tests whose children
+    span backends. In a per-backend environment (nox, the GitHub matrix) they skip with the reason;
+    under $MNISTX_REQUIRE_ALL_BACKENDS a missing backend is a failure."""
+    marker = item.get_closest_marker("needs_backends")
+    if marker is None:
+        return
+    from mnistx import spawn
+    from mnistx.config import BACKENDS
+
+    missing = [b for b in (marker.args or BACKENDS) if not spawn.installed(b)]
+    if missing:
+        why = (f"needs {', '.join(missing)} installed too (this is a per-backend environment; "
+               f"the all-backends run covers it)")
+        if os.environ.get(REQUIRE_ALL):
+            pytest.fail(why + f"; ${REQUIRE_ALL} is set")
+        pytest.skip(why)
+
 
 @pytest.fixture(scope="session")
 def backend():

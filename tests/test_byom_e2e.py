@@ -37,6 +37,7 @@ EXAMPLES = {
 
 
 @pytest.mark.parametrize("name", list(EXAMPLES[ME]))
+@pytest.mark.needs_backends()
 def test_example_model_parity(name, tmp_path):
     args = ["parity", "--model", f"examples/models/{name}.py:build", "--steps", "3",
             "--activation-images", "16", "--out", str(tmp_path), *EXAMPLES[ME][name]]
@@ -49,6 +50,7 @@ def test_example_model_parity(name, tmp_path):
 
 
 @only_in("torch")
+@pytest.mark.needs_backends()
 def test_planted_weight_in_a_deep_model_is_located(tmp_path):
     args = ["parity", "--model", "examples/models/mobilenet.py:build", "--inputs", "synthetic",
             "--images", "32", "--activation-images", "8", "--steps", "2", "--plant", "1e-2",
@@ -61,6 +63,7 @@ def test_planted_weight_in_a_deep_model_is_located(tmp_path):
 
 
 @only_in("tensorflow")
+@pytest.mark.needs_backends()
 def test_planted_computation_is_located(tmp_path):
     """A custom layer that adds 1e-3 on torch only: located to that layer, the rest agree."""
     args = ["parity", "--model", "tests/fixtures/byom/skewed.py:build", "--inputs", "synthetic",
@@ -117,6 +120,7 @@ def test_lambda_layer_keras_file_is_refused(tmp_path, capsys):
     assert "Lambda layer(s) double: Keras's safe_mode refuses" in _one_line(capsys)
 
 
+@pytest.mark.needs_backends("jax", "torch")
 def test_model_that_raises_is_one_line(tmp_path, capsys):
     (tmp_path / "broken.py").write_text("def build():\n    raise RuntimeError('no GPU budget')\n")
     assert main(["parity", "--model", f"{tmp_path}/broken.py:build", "--backends", "jax,torch",
@@ -125,6 +129,7 @@ def test_model_that_raises_is_one_line(tmp_path, capsys):
 
 
 @only_in("jax")
+@pytest.mark.needs_backends("jax", "torch")
 def test_pytest_plugin_runs_a_project_once_per_backend():
     import os
 
@@ -146,6 +151,7 @@ def test_pytest_plugin_runs_a_project_once_per_backend():
 
 
 @only_in("jax")
+@pytest.mark.needs_backends("jax", "torch")
 def test_python_api_and_assert_backends_agree(tmp_path, rng):
     import mnistx
     from mnistx.testing import assert_backends_agree

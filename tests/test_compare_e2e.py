@@ -12,7 +12,7 @@ import pytest
 from mnistx.cli import main
 from mnistx.config import BACKENDS
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_backends()]
 OTHER = next(b for b in BACKENDS if b != keras.backend.backend())
 SMALL = ["--epochs", "1", "--train-limit", "12000", "--parity-images", "1000", "--parity-steps", "5"]
 

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAIR = [keras.backend.backend(), next(b for b in BACKENDS if b != keras.backend.backend())]
 
 
+@pytest.mark.needs_backends()
 def test_gpu_script_cpu_path(tmp_path):
     out = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu.sh"), "--device", "cpu", "--quick",
                           "--backends", ",".join(PAIR), "--out", str(tmp_path)],

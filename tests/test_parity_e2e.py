@@ -9,7 +9,7 @@ from mnistx.cli import main
 from mnistx.config import BACKENDS, ParityConfig
 from mnistx.parity.runner import run_parity
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_backends()]
 ORDER = (keras.backend.backend(), *[b for b in BACKENDS if b != keras.backend.backend()])
 
 

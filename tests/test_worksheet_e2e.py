@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from mnistx import runs, spawn
+from mnistx import runs
 from mnistx.config import BACKENDS
 
 pytestmark = pytest.mark.e2e
@@ -54,10 +54,9 @@ def test_make_figures_panels(worksheet_run, raw):
                       "confusion": 2, "saliency": 10}
 
 
-@pytest.mark.parametrize("other", [b for b in BACKENDS if b != keras.backend.backend()])
+@pytest.mark.parametrize("other", [pytest.param(b, marks=pytest.mark.needs_backends(b))
+                                   for b in BACKENDS if b != keras.backend.backend()])
 def test_run_loads_in_other_backend_with_same_predictions(worksheet_run, backend, other, tmp_path):
-    if not spawn.installed(other):
-        pytest.fail(f"{other} not installed: the matrix needs all three ({spawn.install_hint(other)})")
     run_dir, _ = worksheet_run
     out = subprocess.run([sys.executable, "-m", "mnistx", "introspect", str(run_dir), "--backend", other,
                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)

@@ -127,6 +127,8 @@ def add_compare_parser(sub) -> None:
     p.add_argument("--bench", choices=["quick", "full", "none"], default=C.bench,
                    help="benchmark depth (default: %(default)s)")
     p.add_argument("--out", default="out/compare", metavar="DIR", help="output folder (default: %(default)s)")
+    p.add_argument("--open", action="store_true", help="open report.html in your browser when it is "
+                   "written ($BROWSER chooses the browser)")
     p.add_argument("--worker", metavar="DIR", help=argparse.SUPPRESS)
 
 
@@ -157,6 +159,10 @@ def cmd_compare(args) -> int:
     p = s.get("parity") or {}
     print(f"  parity: {'PASS' if p.get('passed') else 'FAIL' if 'checks' in p else p.get('error', 'not run')}")
     print(f"report: {s['files']['html']} (and report.md, compare.json)")
+    if args.open:
+        from mnistx.report import open_in_browser
+
+        print(open_in_browser(s["files"]["html"]))
     return 0 if all(c["status"] == "ok" for c in cols.values()) and p.get("passed") else 1
 
 

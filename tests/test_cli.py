@@ -1,5 +1,6 @@
 """The CLI: --help everywhere, and every bad input is one line on stderr with exit code 2."""
 
+import os
 import subprocess
 import sys
 
@@ -59,3 +60,16 @@ def test_train_and_introspect_small(tmp_path, capsys):
     assert "argmax agrees with the training backend on 10000/10000" in out
     assert (tmp_path / "figs" / "misclassified.png").stat().st_size > 0
     assert main(["introspect", str(run), "--image-index", "10000"]) == 2
+
+
+def test_open_in_browser_uses_browser_env_and_says_when_it_cannot(tmp_path):
+    """`compare --open`'s helper, in a fresh process (webbrowser caches its choice per process)."""
+    report, got = tmp_path / "report.html", tmp_path / "url.txt"
+    report.write_text("<html></html>")
+    code = ("import sys; from mnistx.report import open_in_browser; "
+            "print(open_in_browser(sys.argv[1])); print(open_in_browser(sys.argv[1] + '.missing'))")
+    recorder = f"{sys.executable} -c \"import sys; open(r'{got}', 'w').write(sys.argv[1])\" %s"
+    out = subprocess.run([sys.executable, "-c", code, str(report)], capture_output=True, text=True,
+                         env={**os.environ, "BROWSER": recorder}, timeout=60)
+    assert out.stdout.splitlines() == [f"opened {report} in the browser", f"no report at {report}.missing to open"]
+    assert got.read_text() == report.resolve().as_uri()

@@ -5,6 +5,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 
 import keras
 import pytest
@@ -37,9 +38,12 @@ def images_loaded(dom: str) -> tuple[int, int]:
     return ok, total
 
 
-def test_compare_report_for_every_backend(tmp_path):
+def test_compare_report_for_every_backend(tmp_path, monkeypatch):
     out = tmp_path / "cmp"
-    assert main(["compare", *SMALL, "--bench", "quick", "--out", str(out)]) == 0
+    opened = tmp_path / "opened.txt"  # --open: $BROWSER is a script that records the URL it got
+    monkeypatch.setenv("BROWSER", f"{sys.executable} -c \"import sys; open(r'{opened}', 'w').write(sys.argv[1])\" %s")
+    assert main(["compare", *SMALL, "--bench", "quick", "--out", str(out), "--open"]) == 0
+    assert opened.read_text() == (out / "report.html").resolve().as_uri()
     s = json.loads((out / "compare.json").read_text())
     assert [c["status"] for c in s["columns"].values()] == ["ok"] * 3
     assert s["parity"]["passed"] and len(s["bench"]["summary"]) == 9  # 3 backends x 3 modes

@@ -62,3 +62,19 @@ def write(summary: dict, out) -> dict:
     paths["markdown"] = runs.write_text(out / "report.md", render_markdown(summary, out))
     paths["html"] = runs.write_text(out / "report.html", render_html(summary))
     return {k: str(v) for k, v in paths.items()}
+
+
+def open_in_browser(path) -> str:
+    """Open a finished report (a file) in the user's browser ($BROWSER honoured); returns what
+    happened, one line for the console. Never raises: a missing browser is not an error."""
+    import webbrowser
+
+    path = Path(path)
+    if not path.is_file():
+        return f"no report at {path} to open"
+    try:
+        opened = webbrowser.open(path.resolve().as_uri())
+    except webbrowser.Error:
+        opened = False
+    return f"opened {path} in the browser" if opened else \
+        f"no browser found to open {path} (set $BROWSER, or open the file yourself)"

@@ -11,7 +11,7 @@ from mnistx.cli import main
 
 
 @pytest.mark.parametrize("cmd", [[], ["train"], ["introspect"], ["info"], ["parity"], ["bench"],
-                                 ["bench", "compare"], ["compare"]])
+                                 ["bench", "compare"], ["compare"], ["ci"], ["ci", "init"]])
 def test_help(cmd, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(cmd + ["--help"])

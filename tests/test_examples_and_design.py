@@ -38,7 +38,8 @@ def test_only_the_adapter_imports_a_framework():
 def test_parents_import_no_keras():
     code = ("import sys, mnistx.cli, mnistx.cli_jobs, mnistx.parity.runner, mnistx.bench.runner, "
             "mnistx.compare, mnistx.report.html, mnistx.report.markdown, mnistx.info, mnistx.api, "
-            "mnistx.testing, mnistx.pytest_plugin, mnistx.prepare, mnistx.inputs, mnistx.modelspec; "
+            "mnistx.testing, mnistx.pytest_plugin, mnistx.prepare, mnistx.inputs, mnistx.modelspec, "
+            "mnistx.cli_tools, mnistx.ci_init; "
             "print([m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "[]", out.stderr

@@ -74,6 +74,9 @@ class NativeTrainer:
     Any model and loss: `loss_fn(y, outputs)` (a Keras loss: its ops are jax ops here); inputs
     are a list of arrays in the model's input order."""
 
+    path = "jax.jit + lax.scan"  # the loop recorded beside every number (torch: cuda-graph / torch.compile / eager)
+    graph_error = None
+
     def __init__(self, model, loss_fn, learning_rate: float = 1e-3, batch_size: int = 32):
         self.model, self.loss_fn, self.lr, self.batch_size = model, loss_fn, learning_rate, batch_size
         self.reset()

@@ -69,6 +69,9 @@ class NativeTrainer:
 
     Any model and loss: `loss_fn(y, outputs)` (a Keras loss); inputs are a list of arrays."""
 
+    path = "tf.function (XLA)"  # the loop recorded beside every number (torch: cuda-graph / torch.compile / eager)
+    graph_error = None
+
     def __init__(self, model, loss_fn, learning_rate: float = 1e-3, batch_size: int = 32):
         self.model, self.loss_fn, self.lr, self.batch_size = model, loss_fn, learning_rate, batch_size
         self.weights = [v.value for v in model.trainable_variables]  # the tf.Variables themselves

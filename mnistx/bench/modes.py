@@ -138,7 +138,8 @@ class NativeMode:
     def settings(self) -> dict:
         compiled = getattr(self.trainer, "compiled", True)  # jax.jit / tf.function(jit_compile) always
         return {"jit_compile": compiled, "steps_per_execution": None,
-                "loop": type(self.trainer).__module__ if self.trainer else None}
+                "loop": type(self.trainer).__module__ if self.trainer else None,
+                "path": getattr(self.trainer, "path", None), "graph_error": getattr(self.trainer, "graph_error", None)}
 
     def prepare(self, x, y) -> float:
         """Build the trainer and trace its step and epoch functions (same shapes as timed)."""

@@ -11,6 +11,11 @@ from mnistx import runs
 from mnistx.config import MODES
 
 
+def jit_text(row: dict) -> str:
+    """The resolved jit_compile, with the native loop's path where one is recorded (cuda-graph, ...)."""
+    return f"{row['jit_compile']} ({row['path']})" if row.get("path") else str(row["jit_compile"])
+
+
 def goals(summary: dict, model: str = "mlp") -> dict:
     """The issue's performance goals, computed from one run's epoch medians."""
     rows = [r for r in summary["summary"] if r["model"] == model]
@@ -48,7 +53,7 @@ def markdown(summary: dict) -> str:
         acc_text = "-" if a["accuracy"] is None else f"{a['accuracy']:.4f}" + (" (out of band)" if a["in_band"] is False else "")
         lines.append(f"| {r['backend']} | {r['model']} | {r['mode']} | {r['epoch_s']:.2f} "
                      f"({r['epoch_p5']:.2f}-{r['epoch_p95']:.2f}) | {r['step32_ms']:.3f} | "
-                     f"{r['first_call_s']:.2f} | {r['jit_compile']} | {ratio} | {a['loss']:.4f} | {acc_text} |")
+                     f"{r['first_call_s']:.2f} | {jit_text(r)} | {ratio} | {a['loss']:.4f} | {acc_text} |")
     for a in summary["accuracy"]["rows"]:
         if a.get("error"):
             lines.append(f"| {a['backend']} | {a['model']} | {a['mode']} | {a['error']} |||||||")

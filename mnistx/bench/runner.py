@@ -54,7 +54,7 @@ def summary_rows(backends: dict) -> list[dict]:
                              "epoch_p5": r["epoch"]["p5"], "epoch_p95": r["epoch"]["p95"],
                              "step32_ms": 1000 * r["steps"].get("32", {}).get("median", float("nan")),
                              "first_call_s": r["first_call_seconds"],
-                             "jit_compile": r["settings"]["jit_compile"],
+                             "jit_compile": r["settings"]["jit_compile"], "path": r["settings"].get("path"),
                              "keras_over_native": e / native if native else None})
     return rows
 

@@ -6,6 +6,7 @@ import base64
 import html
 from pathlib import Path
 
+from mnistx.bench.report import jit_text
 from mnistx.report import FIGURE_ROWS, backend_rows, figure, stage_files
 
 CSS = """
@@ -116,7 +117,7 @@ def _bench(summary: dict) -> str:
     if problem:
         return problem
     rows = [[r["backend"], r["mode"], f"{r['epoch_s']:.2f}", f"{r['step32_ms']:.3f}", f"{r['first_call_s']:.2f}",
-             str(r["jit_compile"]), f"{r['keras_over_native']:.2f}" if r["keras_over_native"] else "-"]
+             jit_text(r), f"{r['keras_over_native']:.2f}" if r["keras_over_native"] else "-"]
             for r in b["summary"]]
     failed = "".join(f"<p class='failed'>{k}: {html.escape(v['error'])}</p>" for k, v in b["backends"].items()
                      if "error" in v)

@@ -1,0 +1,103 @@
+"""The torch native loop's CUDA-graph path, on CPU: torch.cuda's graph API replaced by stand-ins,
+so capture bookkeeping (warm-up on copies, weights and Adam state restored, static buffers, reset
+in place) and the fallback when capture fails are checked against the plain eager loop. The real
+capture is measured on a GPU (benchmarks/gpu.sh); these tests are defined in the torch run only."""
+
+import contextlib
+
+import keras
+import numpy as np
+import torch  # collected in the torch run only (tests/conftest.py ONLY_IN)
+
+from mnistx.backends import torch as tb
+
+BS = 16
+
+
+def _setup(rng):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((12,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    init = [w.copy() for w in model.get_weights()]
+    x = rng.standard_normal((BS * 4, 12)).astype(np.float32)
+    y = rng.integers(0, 3, BS * 4)
+    return model, init, x, y
+
+
+def _losses(model, init, x, y, steps=6, **kw):
+    model.set_weights(init)
+    t = tb.NativeTrainer(model, keras.losses.SparseCategoricalCrossentropy(), 1e-2, BS, compile=False, **kw)
+    out = [t.train_step([x[i * BS % len(y):][:BS]], y[i * BS % len(y):][:BS]) for i in range(steps)]
+    return t, out, [w.copy() for w in model.get_weights()]
+
+
+class _Stand:
+    """torch.cuda's stream and graph API on CPU: the graph body runs eagerly; replay re-runs the step."""
+
+    def __init__(self, trainer_box, fail=False):
+        self.box, self.fail = trainer_box, fail
+
+    def install(self, monkeypatch):
+        stream = type("S", (), {"wait_stream": lambda self, other: None})
+        monkeypatch.setattr(torch.cuda, "Stream", stream)
+        monkeypatch.setattr(torch.cuda, "current_stream", lambda: stream())
+        monkeypatch.setattr(torch.cuda, "stream", lambda s: contextlib.nullcontext())
+        box = self.box
+
+        class Graph:
+            def replay(self):
+                t = box[0]
+                sx, sy, sloss = t._static
+                t.opt.zero_grad(set_to_none=True)
+                loss = t._loss(sx, sy)
+                loss.backward()
+                t.opt.step()
+                sloss.copy_(loss.detach())
+
+        @contextlib.contextmanager
+        def graph(g):
+            if self.fail:
+                raise RuntimeError("operation not permitted when stream is capturing (stand-in)")
+            yield
+
+        monkeypatch.setattr(torch.cuda, "CUDAGraph", Graph)
+        monkeypatch.setattr(torch.cuda, "graph", graph)
+
+
+def test_failed_capture_falls_back_from_the_same_weights(rng, monkeypatch):
+    model, init, x, y = _setup(rng)
+    _, want, w_want = _losses(model, init, x, y, graphs=False)
+    _Stand([None], fail=True).install(monkeypatch)
+    t, got, w_got = _losses(model, init, x, y, graphs=True)  # 3 warm-up steps ran, then capture failed
+    assert t.path == "eager" and "stand-in" in t.graph_error
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-7)
+    for a, b in zip(w_got, w_want):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-7)
+
+
+def test_captured_step_replays_the_eager_trajectory_and_resets_in_place(rng, monkeypatch):
+    model, init, x, y = _setup(rng)
+    _, want, w_want = _losses(model, init, x, y, graphs=False)
+    box = [None]
+    _Stand(box).install(monkeypatch)
+    model.set_weights(init)
+    t = tb.NativeTrainer(model, keras.losses.SparseCategoricalCrossentropy(), 1e-2, BS, compile=False, graphs=True)
+    box[0] = t
+    got = [t.train_step([x[i * BS % len(y):][:BS]], y[i * BS % len(y):][:BS]) for i in range(6)]
+    assert t.path == "cuda-graph" and t.graph_error is None
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)  # warm-up undone, Adam state fresh
+    for a, b in zip(model.get_weights(), w_want):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    state = [v for s in t.opt.state.values() for v in s.values() if torch.is_tensor(v)]
+    model.set_weights(init)
+    t.reset()
+    assert all(float(v.abs().max()) == 0 for v in state)  # the same tensors, zeroed (the graph holds them)
+    again = [t.train_step([x[i * BS % len(y):][:BS]], y[i * BS % len(y):][:BS]) for i in range(6)]
+    np.testing.assert_allclose(again, want, rtol=0, atol=1e-6)
+
+
+def test_partial_batches_and_cpu_default_stay_on_the_eager_or_compiled_loop(rng):
+    model, init, x, y = _setup(rng)
+    t = tb.NativeTrainer(model, keras.losses.SparseCategoricalCrossentropy(), 1e-2, BS, compile=False)
+    assert t.graphs is False and t.path == "eager"  # CPU: no capture attempted
+    assert np.isfinite(t.train_step([x[:5]], y[:5]))

@@ -58,7 +58,8 @@ def run(device: str, out: Path, quick: bool, backends, data=None, progress=print
               "goals": bench.get("goals"), "summary": bench["summary"],
               "parity": {k: {"passed": v["passed"], "files": v["files"],
                              "max_probs_diff": max((c["max_abs_diff"] for c in v["checks"] if c["check"] == "outputs"),
-                                                   default=None)} for k, v in parity.items()}}
+                                                   default=None), "tf32_drift": v.get("tf32_drift")}
+                   for k, v in parity.items()}}
     runs.write_json(out / "gpu.json", result)
     runs.write_text(out / "gpu.md", markdown(result))
     return result
@@ -75,6 +76,10 @@ def markdown(r: dict) -> str:
                      f"{s['first_call_s']:.2f} | {s['jit_compile']} | {ratio} |")
     lines += [""] + [f"- {k}: {'PASS' if v['passed'] else 'FAIL'}, max probs diff {v['max_probs_diff']:.2e}"
                      for k, v in r["parity"].items() if v["max_probs_diff"] is not None]
+    from mnistx.parity import tf32
+
+    for v in r["parity"].values():
+        lines += tf32.markdown(v.get("tf32_drift"))
     return "\n".join(lines) + "\n"
 
 

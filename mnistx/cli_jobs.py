@@ -74,7 +74,8 @@ def add_job_parsers(sub) -> None:
     p.add_argument("--steps", type=int, default=P.steps, help="Adam steps compared (default: %(default)s)")
     p.add_argument("--plant", type=float, default=0.0, metavar="DELTA",
                    help="self-test: add DELTA to one weight of the last backend's copy")
-    p.add_argument("--tf32", action="store_true", help="allow TF32 on GPU (default: off, as Keras's CI)")
+    p.add_argument("--tf32", action="store_true", help="allow TF32 matmuls on GPU in every child and judge against the TF32 tier; the "
+                   "report gains a TF32 drift section (default: off, as Keras's CI)")
     p.add_argument("--sequential", action="store_true", help="one child at a time (default: side by side)")
     p.add_argument("--timeout", type=float, default=P.timeout_s, help="seconds per child (default: %(default)s)")
     p.add_argument("--out", default="out/parity", metavar="DIR", help="report folder (default: %(default)s)")

@@ -17,7 +17,7 @@ from mnistx import runs, spawn
 from mnistx.config import ParityConfig
 from mnistx.errors import MnistxError
 from mnistx.parity import checks as C
-from mnistx.parity import report
+from mnistx.parity import report, tf32
 from mnistx.parity.sync import failed_marker
 from mnistx.prepare import prepare
 
@@ -86,7 +86,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
             tail = res.tail(8).strip().splitlines()
             failures[b] = f"failed: {exc}" + (f"; last output: {tail[-1][:300]}" if tail else "")
     not_compared.update(failures)
-    verdict = C.run_checks(results, infos, cfg.tolerances)
+    verdict, drift = tf32.judge(results, infos, cfg.tolerances, cfg.tf32, C.run_checks)  # TF32: its own tier
     first = next(iter(infos.values()), {})
     summary = {
         "model": job.spec.text, "model_name": job.info["name"], "model_info": job.info,
@@ -99,7 +99,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
         "activations_scope": ("every leaf layer, nested models flattened" if job.info["graph"] else
                               "every layer the subclassed model's call() runs; tensors computed "
                               "between layers are compared as the next layer's inputs"),
-        "tolerances": cfg.tolerances.as_dict(), **verdict,
+        "tolerances": cfg.tolerances.as_dict(), **verdict, "tf32_drift": drift,
         "passed": verdict["passed"] and not failures and len(results) >= 2,
         "not_compared": not_compared, "environments": infos,
         "wall_seconds": time.perf_counter() - start, "config": child_cfg}

@@ -108,7 +108,23 @@ def _parity(summary: dict) -> str:
             f'({p["n_images"]} evaluation samples, {p["steps"]} steps of {html.escape(str(p.get("optimizer")))}, '
             f'from {html.escape(str(p.get("reference")))}).</p>'
             + located + extra + _table(["check", "tier: atol + rtol·|a|", *pairs], rows, classes)
-            + _plots(files, ("heatmap", "layers", "divergence", "saliency")))
+            + _tf32(p.get("tf32_drift")) + _plots(files, ("heatmap", "layers", "divergence", "saliency")))
+
+
+def _tf32(section: dict | None) -> str:
+    """The parity stage's "TF32 drift" section (GPU runs with --tf32), as in parity.md."""
+    if not section:
+        return ""
+    states = "; ".join(f"{html.escape(b)}: {'on' if s else 'off' if s is False else 'no GPU'} "
+                       f"(default {html.escape(section['defaults'].get(b, '?'))})" for b, s in section["state"].items())
+    if not section["active"]:
+        return f"<h3>TF32 drift</h3><p>{states}. {html.escape(section['reason'])}.</p>"
+    rows = [[r["pair"], r["check"], f"{r['max_abs_diff']:.2e}", f"{r['float32_excess']:.3g}",
+             f"{r['tf32_tier'][0]:.0e} + {r['tf32_tier'][1]:.0e}·|a|", f"{r['tf32_excess']:.3g}"] for r in section["rows"]]
+    classes = [["", "", "", "", "", "ok" if r["passed"] else "failed"] for r in section["rows"]]
+    return (f"<h3>TF32 drift</h3><p>{states}. {section['beyond_float32']} of {len(rows)} differences go "
+            f"beyond their float32 tier; the verdict uses the TF32 tier.</p>"
+            + _table(["pair", "quantity", "max abs diff", "x float32 tier", "TF32 tier", "x TF32 tier"], rows, classes))
 
 
 def _bench(summary: dict) -> str:

@@ -1,0 +1,60 @@
+"""TF32 drift (parity --tf32 on a GPU): judged against its own tier, reported per pair and quantity;
+on a machine without a GPU it says there is no TF32 and keeps the float32 tiers. Synthetic
+results through the real checks (numpy only)."""
+
+import numpy as np
+
+from mnistx.config import Tolerances
+from mnistx.parity import checks as C
+from mnistx.parity import report, tf32
+
+
+def _results(rng, diff):
+    p = rng.dirichlet(np.ones(10), size=64).astype(np.float32)
+    q = p.copy()
+    q[:, 0] += diff  # one column moved: argmax mostly unchanged
+    return {"jax": {"out_0": p, "deterministic": True}, "torch": {"out_0": q, "deterministic": True}}
+
+
+def _judge(results, gpu_tf32, requested=True):
+    infos = {b: {"tf32": gpu_tf32} for b in results}
+    return tf32.judge(results, infos, Tolerances(), requested, C.run_checks)
+
+
+def test_tf32_sized_drift_passes_its_own_tier_and_is_shown_beyond_float32(rng):
+    verdict, section = _judge(_results(rng, 6.25e-5), gpu_tf32=True)  # the H200's measured MLP drift
+    assert verdict["passed"] and section["active"] and section["passed"]
+    row = next(r for r in section["rows"] if r["check"] == "outputs")
+    assert row["float32_excess"] > 1 >= row["tf32_excess"] and section["beyond_float32"] >= 1
+    np.testing.assert_allclose(row["max_abs_diff"], 6.25e-5, rtol=1e-3)
+    md = "\n".join(tf32.markdown(section))
+    assert "## TF32 drift" in md and "| jax vs torch | outputs | 6.25e-05 |" in md and "default there" in md
+
+
+def test_drift_beyond_the_tf32_tier_still_fails(rng):
+    verdict, section = _judge(_results(rng, 0.05), gpu_tf32=True)
+    assert not verdict["passed"] and not section["passed"]
+    assert any(r["check"] == "outputs" and not r["passed"] for r in section["rows"])
+
+
+def test_without_a_gpu_there_is_no_tf32_and_float32_tiers_judge(rng):
+    verdict, section = _judge(_results(rng, 6.25e-5), gpu_tf32=None)
+    assert not verdict["passed"] and section["active"] is False and "only on NVIDIA GPUs" in section["reason"]
+    assert _judge(_results(rng, 6.25e-5), gpu_tf32=None, requested=False)[1] is None
+
+
+def test_parity_markdown_carries_the_section(rng):
+    verdict, section = _judge(_results(rng, 6.25e-5), gpu_tf32=True)
+    summary = {"model": "mlp", "compared": ["jax", "torch"], "n_images": 64, "steps": 0, "tf32": True,
+               "tolerances": tf32.TIERS.as_dict(), "not_compared": {}, **verdict, "tf32_drift": section}
+    md = report.markdown(summary)
+    assert "Verdict: **PASS**" in md and "## TF32 drift" in md
+
+
+def test_html_section_matches(rng):
+    from mnistx.report import html
+
+    _, section = _judge(_results(rng, 0.05), gpu_tf32=True)
+    text = html._tf32(section)
+    assert "<h3>TF32 drift</h3>" in text and "failed" in text and "x TF32 tier" in text
+    assert html._tf32(None) == ""

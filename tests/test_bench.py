@@ -139,3 +139,13 @@ def test_bench_any_model_and_a_mode_that_cannot_run(tmp_path, backend, capsys):
     losses = [r["test_loss_after_epoch"] for r in modes.values()]
     assert max(losses) - min(losses) < 0.05 * max(losses), losses
     assert all(r["test_accuracy_after_epoch"] is None for r in modes.values())  # regression: no accuracy
+
+
+def test_keras_tuned_is_chosen_per_device():
+    from mnistx.bench.modes import tuned_settings
+
+    assert tuned_settings("jax", gpu=False) == ({"jit_compile": True, "steps_per_execution": 50}, "cpu")
+    assert tuned_settings("jax", gpu=True) == ({"jit_compile": True, "steps_per_execution": 1500}, "gpu")
+    kw, where = tuned_settings("tensorflow", gpu=True)
+    assert kw == tuned_settings("tensorflow", gpu=False)[0] and "unmeasured" in where
+    assert tuned_settings("torch", gpu=True)[0]["steps_per_execution"] == 1  # torch refuses more

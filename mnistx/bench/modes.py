@@ -23,16 +23,30 @@ from mnistx.backends._common import pack_inputs
 from mnistx.bench.stats import intervals
 from mnistx.config import MODES
 
-# Measured on the 2-core CPU (benchmarks/results/sweep-steps-per-execution-cpu.txt and
-# docs/portability.md): steps_per_execution takes the per-step dispatch cost off JAX (50: 0.42 s
-# vs 0.56 s per epoch) and TensorFlow (500 with XLA: 0.86 s vs 2.1 s; it divides the 1,500 steps
-# of an epoch, so no retrace); PyTorch refuses steps_per_execution > 1, and jit_compile=True
-# (torch.compile) cut its step from 3.5 ms to 1.5 ms after a ~21 s compile.
+# keras-tuned, per device: the fastest settings Keras itself offers there, chosen by measurement.
+# cpu (2 cores; benchmarks/results/sweep-steps-per-execution-cpu.txt, docs/portability.md):
+#   steps_per_execution takes the per-step dispatch cost off JAX (50: 0.42 s vs 0.56 s per epoch)
+#   and TensorFlow (500 with XLA: 0.86 s vs 2.1 s; it divides the 1,500 steps of an epoch, so no
+#   retrace); PyTorch refuses steps_per_execution > 1, and jit_compile=True (torch.compile) cut its
+#   step from 3.5 ms to 1.5 ms after a ~21 s compile.
+# gpu (one H200; benchmarks/results/sweep-steps-per-execution-gpu-h200.txt): JAX 1 -> 1.33 s,
+#   50 -> 0.76 s, 1500 -> 0.71 s per epoch, so the whole epoch per execution; torch as on CPU;
+#   TensorFlow was not installed there: the CPU choice, marked unmeasured (TUNED_UNMEASURED).
 TUNED = {
-    "jax": {"jit_compile": True, "steps_per_execution": 50},
-    "tensorflow": {"jit_compile": True, "steps_per_execution": 500},
-    "torch": {"jit_compile": True, "steps_per_execution": 1},
+    "cpu": {"jax": {"jit_compile": True, "steps_per_execution": 50},
+            "tensorflow": {"jit_compile": True, "steps_per_execution": 500},
+            "torch": {"jit_compile": True, "steps_per_execution": 1}},
+    "gpu": {"jax": {"jit_compile": True, "steps_per_execution": 1500},
+            "tensorflow": {"jit_compile": True, "steps_per_execution": 500},
+            "torch": {"jit_compile": True, "steps_per_execution": 1}},
 }
+TUNED_UNMEASURED = {("gpu", "tensorflow")}
+
+
+def tuned_settings(backend: str, gpu: bool) -> tuple[dict, str]:
+    """(compile() settings of keras-tuned, the device they were chosen for: cpu | gpu | gpu (unmeasured))."""
+    device = "gpu" if gpu else "cpu"
+    return dict(TUNED[device][backend]), device + (" (unmeasured: the CPU choice)" if (device, backend) in TUNED_UNMEASURED else "")
 
 
 class Task:
@@ -70,8 +84,9 @@ class KerasMode:
     def __init__(self, model: keras.Model, init_weights: list, batch_size: int, tuned: bool, task: Task,
                  lr: float = 1e-3):
         self.model, self.init, self.batch_size, self.lr, self.task = model, init_weights, batch_size, lr, task
-        backend = keras.backend.backend()
-        self.kw = dict(TUNED[backend]) if tuned else {}
+        from mnistx import backends
+
+        self.kw, self.tuned_for = tuned_settings(keras.backend.backend(), backends.has_gpu()) if tuned else ({}, None)
         self.name = "keras-tuned" if tuned else "keras-default"
 
     @property
@@ -81,7 +96,7 @@ class KerasMode:
     @property
     def settings(self) -> dict:
         return {"jit_compile": getattr(self.model, "jit_compile", None), "steps_per_execution": self.spe,
-                "step_timing_spe": getattr(self, "step_timing_spe", self.spe)}
+                "step_timing_spe": getattr(self, "step_timing_spe", self.spe), "tuned_for": self.tuned_for}
 
     def prepare(self, x, y) -> float:
         """Compile, build the optimizer, run a few steps to trace; returns seconds (first call)."""

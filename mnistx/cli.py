@@ -23,11 +23,27 @@ def _data_arg(p):
                         f"(default: ${DATA_ENV}, else Keras's download)")
 
 
+EXAMPLES = {  # one per command, shown in its --help (and all of them in `mnistx --help`)
+    "compare": "mnistx compare --epochs 1 --open",
+    "train": "mnistx train --backend jax --epochs 5 --out runs/mlp-jax",
+    "introspect": "mnistx introspect runs/mlp-jax --backend torch",
+    "parity": "mnistx parity --model examples/models/mobilenet.py:build --inputs synthetic",
+    "bench": "mnistx bench --quick --backends jax,torch",
+    "info": "mnistx info --json",
+    "ci": "mnistx ci init --backends jax,torch --model mypkg.models:build",
+}
+
+
 def _parser() -> argparse.ArgumentParser:
     from mnistx.config import TrainConfig as T
 
-    ap = argparse.ArgumentParser(prog="mnistx", description="One Keras 3 MNIST model on TensorFlow, "
-                                 "JAX and PyTorch: train, introspect, check parity, benchmark.")
+    ap = argparse.ArgumentParser(
+        prog="mnistx", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Any Keras 3 model -- the worksheet's MNIST MLP by default, or your own -- on TensorFlow, "
+                    "JAX and PyTorch:\ntrain, introspect, check that the backends agree, benchmark. Start with "
+                    "`mnistx compare`:\nevery step on every backend, one HTML report.",
+        epilog="examples:\n" + "\n".join(f"  {e}" for e in EXAMPLES.values())
+               + "\n\n`mnistx COMMAND --help` describes each command.")
     ap.add_argument("--version", action="version", version=f"mnistx {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -38,9 +54,12 @@ def _parser() -> argparse.ArgumentParser:
 
     p.add_argument("--model", default=T.model, help=MODEL_HELP)
     _model_args(p)
-    p.add_argument("--epochs", type=int, default=T.epochs, help="default: %(default)s")
-    p.add_argument("--batch-size", type=int, default=T.batch_size, help="default: %(default)s")
-    p.add_argument("--seed", type=int, default=T.seed, help="default: %(default)s")
+    p.add_argument("--epochs", type=int, default=T.epochs, metavar="N",
+                   help="passes over the training images (default: %(default)s, the worksheet's)")
+    p.add_argument("--batch-size", type=int, default=T.batch_size, metavar="N",
+                   help="images per training step (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=T.seed, metavar="N",
+                   help="seeds the initial weights and Keras's RNG (default: %(default)s)")
     p.add_argument("--train-limit", type=int, metavar="N", help="use only the first N training images")
     p.add_argument("--jit-compile", choices=["auto", "true", "false"], default="auto",
                    help="Keras compile(jit_compile=...) (default: %(default)s)")
@@ -65,7 +84,23 @@ def _parser() -> argparse.ArgumentParser:
 
     add_job_parsers(sub)
     add_ci_parser(sub)
+    helps = {a.dest: a.help for a in sub._choices_actions}
+    for name, p in sub.choices.items():
+        if name in EXAMPLES:
+            p.description = p.description or helps.get(name, "").capitalize() + "."
+            p.epilog = (p.epilog + "\n" if p.epilog else "") + "example:\n  " + EXAMPLES[name]
+            p.formatter_class = argparse.RawDescriptionHelpFormatter
     return ap
+
+
+def _check_env_backend() -> None:
+    """$KERAS_BACKEND, when set, must name a backend mnistx runs (Keras would raise deep inside)."""
+    from mnistx.config import BACKENDS
+
+    value = os.environ.get("KERAS_BACKEND")
+    if value and value not in BACKENDS:
+        raise MnistxError(f"KERAS_BACKEND={value} is not a backend mnistx runs; set it to one of "
+                          f"{', '.join(BACKENDS)}, or unset it")
 
 
 def _in_backend(args, argv) -> int | None:
@@ -176,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter, before keras loads
     args = _parser().parse_args(argv)
     try:
+        _check_env_backend()
         code = _in_backend(args, argv)
         if code is not None:
             return code

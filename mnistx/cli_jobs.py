@@ -106,7 +106,7 @@ def add_job_parsers(sub) -> None:
     c.add_argument("a", help="baseline bench.json")
     c.add_argument("b", help="bench.json to compare with it")
     add_compare_parser(sub)
-    p = sub.add_parser("probe", help=argparse.SUPPRESS)  # child only: build the model once (mnistx/probe.py)
+    p = sub.add_parser("probe")  # child only (no help=: kept out of the listing): build the model once
     p.add_argument("--worker", metavar="DIR", required=True)
 
 
@@ -123,8 +123,10 @@ def add_compare_parser(sub) -> None:
     p.add_argument("--train-limit", type=int, metavar="N", help="train on the first N images only")
     p.add_argument("--image-index", type=int, default=C.image_index,
                    help="test image for the confidence bars (default: %(default)s)")
-    p.add_argument("--parity-images", type=int, default=C.parity_images, help="default: %(default)s")
-    p.add_argument("--parity-steps", type=int, default=C.parity_steps, help="default: %(default)s")
+    p.add_argument("--parity-images", type=int, default=C.parity_images, metavar="N",
+                   help="test images whose outputs are compared across backends (default: %(default)s)")
+    p.add_argument("--parity-steps", type=int, default=C.parity_steps, metavar="N",
+                   help="Adam steps of the training trajectory compared (default: %(default)s)")
     p.add_argument("--bench", choices=["quick", "full", "none"], default=C.bench,
                    help="benchmark depth (default: %(default)s)")
     p.add_argument("--out", default="out/compare", metavar="DIR", help="output folder (default: %(default)s)")

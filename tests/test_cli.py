@@ -16,7 +16,19 @@ def test_help(cmd, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(cmd + ["--help"])
     assert exit_.value.code == 0
-    assert "usage: mnistx" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "usage: mnistx" in out and "SUPPRESS" not in out and "probe" not in out
+    assert "example" in out or cmd == ["bench", "compare"] or cmd == ["ci", "init"]  # their parents show one
+    if cmd == []:
+        assert "mnistx compare" in out
+
+
+@pytest.mark.parametrize("cmd", [["train", "--epochs", "1"], ["info"], ["parity", "--backends", "jax"]])
+def test_unknown_keras_backend_env_is_one_line(cmd, monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_BACKEND", "nosuch")
+    assert main(cmd) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [err] and "KERAS_BACKEND=nosuch" in err and "tensorflow, jax, torch" in err
 
 
 def _bad_npz(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import time
@@ -103,18 +104,55 @@ class ChildResult:
         return f"exit code {self.returncode}"
 
 
+# Child log lines relayed to the parent's console: the children's own stage lines ("[jax] ...") and
+# Keras's verbose=2 epoch lines ("Epoch 2/5", "1500/1500 - 4s - ... loss: ..."). Framework noise stays in the log.
+RELAY = re.compile(r"^\[[a-z]+\] |^Epoch \d+/\d+$|^\d+/\d+ - \d+s ")
+HEARTBEAT_S = 10.0  # a child with nothing relayed for this long gets a "still running" line
+
+
+class _Relay:
+    """Follows one child's log: complete new lines that match RELAY, and a heartbeat."""
+
+    def __init__(self, backend: str, log: Path, heartbeat_s: float):
+        self.backend, self.log, self.heartbeat_s = backend, log, heartbeat_s
+        self.offset, self.partial, self.said = 0, b"", time.perf_counter()
+
+    def poll(self, progress, elapsed: float) -> None:
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(self.offset)
+                chunk = f.read()
+        except OSError:
+            chunk = b""
+        self.offset += len(chunk)
+        *lines, self.partial = (self.partial + chunk).split(b"\n")
+        for raw in lines:
+            line = raw.decode(errors="replace").strip().split("\r")[-1].strip()
+            if RELAY.search(line):
+                progress(f"  {line}" if line.startswith("[") else f"  [{self.backend}] {line}")
+                self.said = time.perf_counter()
+        if time.perf_counter() - self.said >= self.heartbeat_s:
+            progress(f"  [{self.backend}] running, {elapsed:.0f} s")
+            self.said = time.perf_counter()
+
+
 def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel: bool = True,
-                 progress=print, env_extra: dict | None = None, on_done=None) -> dict[str, ChildResult]:
+                 progress=print, env_extra: dict | None = None, on_done=None,
+                 heartbeat_s: float = HEARTBEAT_S) -> dict[str, ChildResult]:
     """Run argv per backend (`jobs`: backend -> argv) with output to log_dir/<backend>.log.
 
     Children run side by side when `parallel`, else one after another; each is killed after
-    timeout_s; `on_done(result)` is called as each ends. Never raises for a failed child: its
+    timeout_s; `on_done(result)` is called as each ends. Their stage and epoch lines are relayed
+    to `progress` as they appear, and a child that says nothing for heartbeat_s gets a "running"
+    line: the console is never silent longer than that. Never raises for a failed child: its
     ChildResult says what happened.
     """
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     results, waiting = {}, list(jobs)
     running: dict[str, tuple[subprocess.Popen, float, object]] = {}
+    relays: dict[str, _Relay] = {}
+    last_poll = time.perf_counter()
     while waiting or running:
         while waiting and (parallel or not running):
             backend = waiting.pop(0)
@@ -123,10 +161,13 @@ def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel
             proc = subprocess.Popen(jobs[backend], stdout=fh, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, env=child_env(backend, env_extra))
             running[backend] = (proc, time.perf_counter(), fh)
+            relays[backend] = _Relay(backend, log, heartbeat_s)
             progress(f"  [{backend}] started (log: {log})")
         time.sleep(0.1)
         for backend, (proc, start, fh) in list(running.items()):
             elapsed = time.perf_counter() - start
+            if time.perf_counter() - last_poll >= 0.5 or proc.poll() is not None:
+                relays[backend].poll(progress, elapsed)
             timed_out = proc.poll() is None and elapsed > timeout_s
             if timed_out:
                 proc.kill()
@@ -141,6 +182,8 @@ def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel
                     on_done(res)
                 progress(f"  [{backend}] {'done' if res.ok else 'FAILED: ' + res.reason()} "
                          f"in {elapsed:.1f} s")
+        if time.perf_counter() - last_poll >= 0.5:
+            last_poll = time.perf_counter()
     return results
 
 

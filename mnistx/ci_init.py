@@ -49,13 +49,12 @@ def guess_install(root: Path) -> str:
 
 def check(cfg: CiInit) -> CiInit:
     """Validate in the parent: folder, backends, Python versions, test command. Returns cfg with install set."""
-    from mnistx.config import BACKENDS
+    from mnistx.spawn import check_backends
 
     if not cfg.root.is_dir():
         raise MnistxError(f"--dir {cfg.root}: no such folder")
-    bad = [b for b in cfg.backends if b not in BACKENDS]
-    if bad or not cfg.backends:
-        raise MnistxError(f"--backends: unknown backend(s) {', '.join(bad) or '(none)'}; choose from {', '.join(BACKENDS)}")
+    if not check_backends(cfg.backends):  # unknown names: the same one line as every other command
+        raise MnistxError("--backends: name at least one backend")
     bad = [p for p in cfg.pythons if not p.replace(".", "").isdigit() or p.count(".") != 1]
     if bad or not cfg.pythons:
         raise MnistxError(f"--python: expected versions like 3.11,3.13, got {', '.join(bad) or '(none)'}")
@@ -77,7 +76,8 @@ def check(cfg: CiInit) -> CiInit:
 
 
 def _is_pytest(command: str) -> bool:
-    return "pytest" in shlex.split(command)[:3] or shlex.split(command)[-1:] == ["pytest"]
+    words = shlex.split(command)
+    return "pytest" in words[:3] or words[-1:] == ["pytest"]
 
 
 def test_command_for(cfg: CiInit, backend: str) -> str:

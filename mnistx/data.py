@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,7 +98,9 @@ def validate(arrays: dict, source: str) -> None:
             raise DataError(f"{source}: y_{split} has shape {y.shape}, expected ({len(x)},)")
         if len(x) == 0:
             raise DataError(f"{source}: the {split} split is empty")
-        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= NUM_CLASSES:
+        if not np.issubdtype(y.dtype, np.integer):
+            raise DataError(f"{source}: y_{split} must be integer labels 0..9 (got dtype {y.dtype})")
+        if y.min() < 0 or y.max() >= NUM_CLASSES:
             raise DataError(f"{source}: y_{split} has labels outside 0..9 "
                             f"(min {y.min()}, max {y.max()}, dtype {y.dtype})")
 
@@ -154,9 +155,15 @@ def _read_npz(path: Path) -> dict:
             return {k: f[k] for k in _KEYS}
     except DataError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except Exception as exc:  # a damaged archive can raise almost anything (numpy parses headers with ast)
         raise DataError(f"{path}: not a readable .npz archive ({type(exc).__name__}: "
-                        f"{str(exc)[:120]}); re-download it or point --data at another copy") from None
+                        f"{shorten(exc)}); re-download it or point --data at another copy") from None
+
+
+def shorten(exc: BaseException, limit: int = 120) -> str:
+    """The exception's text on one line, cut at a word boundary (never mid-word) with '...'."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 def _read_idx_folder(folder: Path) -> dict:

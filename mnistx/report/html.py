@@ -21,6 +21,11 @@ document.body.dataset.imagesTotal=im.length;
 document.body.dataset.imagesOk=im.filter(i=>i.complete&&i.naturalWidth>0).length;});"""
 
 
+def e(value) -> str:
+    """Escape any value for HTML text and attributes (model names, paths and errors come from users)."""
+    return html.escape(str(value), quote=True)
+
+
 def _img(path: str | None, alt: str) -> str:
     if not path or not Path(path).is_file():
         return f'<p class="failed">{html.escape(alt)}: no figure</p>'
@@ -40,11 +45,12 @@ def _table(headers: list[str], rows: list[list[str]], classes: list[list[str]] |
 def _backend_table(summary: dict) -> str:
     cols = summary["columns"]
     head = "<th>metric</th>" + "".join(
-        f'<th class="backend {c["status"]}" id="col-{b}" data-status="{c["status"]}">{b}</th>' for b, c in cols.items())
+        f'<th class="backend {e(c["status"])}" id="col-{e(b)}" data-status="{e(c["status"])}">{e(b)}</th>'
+        for b, c in cols.items())
     body = ""
     for label, cells in backend_rows(summary):
         body += f"<tr><th>{html.escape(label)}</th>" + "".join(
-            f'<td class="{cols[b]["status"]}">{html.escape(v)}</td>' for b, v in cells.items()) + "</tr>"
+            f'<td class="{e(cols[b]["status"])}">{e(v)}</td>' for b, v in cells.items()) + "</tr>"
     return f"<table>{head and '<tr>' + head + '</tr>'}{body}</table>"
 
 
@@ -59,9 +65,9 @@ def _figures(summary: dict) -> str:
                      f"<figure>{_img(figure(summary, first_ok, 'samples'), 'samples')}</figure></div>")
     for name, heading in FIGURE_ROWS:
         cells = "".join(
-            f'<figure data-backend="{b}"><figcaption>{b}</figcaption>'
+            f'<figure data-backend="{e(b)}"><figcaption>{e(b)}</figcaption>'
             + (_img(figure(summary, b, name), f"{b} {name}") if c["status"] == "ok"
-               else f'<p class="{c["status"]}">{c["status"].upper()}: {html.escape(c["reason"])}</p>')
+               else f'<p class="{e(c["status"])}">{e(c["status"].upper())}: {e(c["reason"])}</p>')
             + "</figure>" for b, c in cols.items())
         parts.append(f'<h3>{heading}</h3><div class="row" style="grid-template-columns:repeat({n},1fr)">{cells}</div>')
     return "".join(parts)
@@ -70,15 +76,15 @@ def _figures(summary: dict) -> str:
 def _stage_problem(stage: dict | None, name: str, absent: str) -> str | None:
     """The paragraph to show instead of a stage that did not run or failed, else None."""
     if not stage:
-        return f"<p>{absent}</p>"
+        return f"<p>{e(absent)}</p>"
     if "error" in stage:
-        return f'<p class="failed">{name} could not run: {html.escape(stage["error"])}</p>'
+        return f'<p class="failed">{e(name)} could not run: {e(stage["error"])}</p>'
     return None
 
 
 def _plots(files: dict, names) -> str:
     return ('<div class="row" style="grid-template-columns:1fr 1fr 1fr">'
-            + "".join(f"<figure><figcaption>{k}</figcaption>{_img(files.get(k), k)}</figure>"
+            + "".join(f"<figure><figcaption>{e(k)}</figcaption>{_img(files.get(k), k)}</figure>"
                       for k in names if files.get(k)) + "</div>")
 
 
@@ -135,7 +141,7 @@ def _bench(summary: dict) -> str:
     rows = [[r["backend"], r["mode"], f"{r['epoch_s']:.2f}", f"{r['step32_ms']:.3f}", f"{r['first_call_s']:.2f}",
              jit_text(r), f"{r['keras_over_native']:.2f}" if r["keras_over_native"] else "-"]
             for r in b["summary"]]
-    failed = "".join(f"<p class='failed'>{k}: {html.escape(v['error'])}</p>" for k, v in b["backends"].items()
+    failed = "".join(f"<p class='failed'>{e(k)}: {e(v['error'])}</p>" for k, v in b["backends"].items()
                      if "error" in v)
     files = stage_files(summary, "bench")
     return (failed + _table(["backend", "mode", "epoch s", "step ms (b=32)", "first call s", "jit_compile",
@@ -148,8 +154,8 @@ def render_html(summary: dict) -> str:
     t = cfg["train"]
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>mnistx compare</title>
 <style>{CSS}</style><script>{SCRIPT}</script></head><body>
-<h1>mnistx compare: {t['model']} on {', '.join(summary['columns'])}</h1>
-<p>{t['epochs']} epoch(s), batch {t['batch_size']}, seed {t['seed']}; {host['date_utc']}, python {host['python']},
+<h1>mnistx compare: {e(t['model'])} on {e(', '.join(summary['columns']))}</h1>
+<p>{t['epochs']} epoch(s), batch {t['batch_size']}, seed {t['seed']}; {e(host['date_utc'])}, python {e(host['python'])},
 {host['cpu_count']} cores; {summary['wall_seconds']:.0f} s in all.</p>
 <h2>Backends side by side</h2>{_backend_table(summary)}
 <h2>What each backend learned</h2>{_figures(summary)}

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 
 from mnistx import __version__, spawn
 from mnistx.config import BACKENDS, DATA_ENV
-from mnistx.errors import MnistxError
+from mnistx.errors import MnistxError, Terminated
 
 
 def _backend_arg(p, help_extra=""):
@@ -206,10 +208,28 @@ def cmd_info(args) -> int:
 COMMANDS = {"train": cmd_train, "introspect": cmd_introspect, "info": cmd_info}
 
 
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _locked(args):
+    """The --out folder of a parent job is locked for the run (children and `ci` are not)."""
+    from contextlib import nullcontext
+
+    from mnistx import runs
+
+    out = getattr(args, "out", None)
+    if not out or getattr(args, "worker", None) or args.command in ("ci", "info"):
+        return nullcontext()
+    return runs.out_lock(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter, before keras loads
     args = _parser().parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None  # handled like Ctrl-C
     try:
         _check_env_backend()
         code = _in_backend(args, argv)
@@ -218,10 +238,21 @@ def main(argv: list[str] | None = None) -> int:
         from mnistx.cli_jobs import JOB_COMMANDS
         from mnistx.cli_tools import cmd_ci
 
-        return {**COMMANDS, **JOB_COMMANDS, "ci": cmd_ci}[args.command](args)
+        with _locked(args):
+            return {**COMMANDS, **JOB_COMMANDS, "ci": cmd_ci}[args.command](args)
     except MnistxError as exc:
         print(f"mnistx: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("mnistx: interrupted", file=sys.stderr)
-        return 130
+    except OSError as exc:  # disk full, file too large, permissions: one line, never a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"mnistx: error: {where}{exc.strerror or exc}; every result file is written whole "
+              f"or not at all (temp file, then rename), so earlier results there are intact", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as exc:
+        name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT (Ctrl-C)"
+        print(f"mnistx: interrupted by {name}; child processes ended, no result file half-written; "
+              f"rerun to finish", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, before)

@@ -14,3 +14,7 @@ class MnistxError(Exception):
 
 class DataError(MnistxError):
     """MNIST could not be found, read or validated."""
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised by the CLI's SIGTERM handler, so that a terminated run cleans up like Ctrl-C."""

@@ -78,6 +78,44 @@ def save_model(model, run_dir) -> None:
         model.save_weights(tmp)
 
 
+LOCK_NAME = ".mnistx.lock"
+
+
+@contextmanager
+def out_lock(out_dir):
+    """Hold an exclusive lock on `out_dir` for one run: a second run into it fails with one line.
+
+    The lock is flock(2) on out_dir/.mnistx.lock, so the kernel releases it when the holder exits,
+    however it ends (no stale locks after SIGKILL).
+    """
+    import fcntl
+
+    out_dir = Path(out_dir)
+    made = [d for d in (out_dir, *out_dir.parents) if not d.exists()]  # folders this run creates
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fh = open(out_dir / LOCK_NAME, "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.seek(0)
+        holder = fh.read().strip() or "another process"
+        fh.close()
+        raise MnistxError(f"'{out_dir}' is in use by another mnistx run ({holder}); wait for it to "
+                          f"finish or choose another --out") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"pid {os.getpid()}")
+    fh.flush()
+    try:
+        yield out_dir
+    finally:
+        if made and [p.name for p in out_dir.iterdir()] == [LOCK_NAME]:  # a run that wrote nothing
+            (out_dir / LOCK_NAME).unlink()  # leaves nothing behind (still locked: no one else has it)
+            for d in made:
+                d.rmdir()
+        fh.close()
+
+
 def fresh_dir(path) -> Path:
     """An empty folder at `path`: results of an earlier run must never pass for this run's."""
     path = Path(path)
@@ -104,7 +142,64 @@ def check_run_dir(run_dir) -> Path:
     missing = [f for f in RUN_FILES if not (run_dir / f).is_file()]
     if missing:
         raise MnistxError(f"'{run_dir}' is not a complete run directory (missing {', '.join(missing)})")
+    for name in RUN_FILES:
+        why = _damage(run_dir / name)
+        if why:
+            raise MnistxError(f"'{run_dir / name}' is damaged or not what `mnistx train` writes ({why}); "
+                              f"train again or restore the run directory")
+    from mnistx.modelspec import lambda_layers
+
+    lambdas = lambda_layers(json.loads(_zip_member(run_dir / "model.keras", "config.json")))
+    if lambdas:
+        raise MnistxError(f"'{run_dir / 'model.keras'}' holds Lambda layer(s) {', '.join(lambdas)} (Python code): "
+                          "Keras's safe_mode refuses to run code from a file. If you trust it, load it yourself "
+                          "with keras.saving.load_model(path, safe_mode=False) and rebuild it as a registered "
+                          "layer or a build function (module:function)")
     return run_dir
+
+
+def _zip_member(path: Path, name: str) -> bytes:
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return z.read(name)
+
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def _damage(path: Path) -> str | None:
+    """Why a run file cannot be what mnistx wrote (checked without Keras), or None."""
+    import zipfile
+
+    try:
+        if path.suffix == ".h5":
+            with open(path, "rb") as f:
+                return None if f.read(8) == HDF5_MAGIC else "not an HDF5 file"
+        if path.suffix == ".keras":
+            if not zipfile.is_zipfile(path):
+                return "not a .keras zip archive"
+            with zipfile.ZipFile(path) as z:
+                names = set(z.namelist())
+                bad = z.testzip()
+            if bad or not {"config.json", "model.weights.h5"} <= names:
+                return f"corrupt member {bad}" if bad else "no config.json / model.weights.h5 inside"
+            return None
+        if path.suffix == ".json":
+            json.loads(path.read_text())
+            return None
+        if path.suffix == ".npy":
+            with open(path, "rb") as f:
+                major, _ = np.lib.format.read_magic(f)
+                read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read(f)
+            if dtype.hasobject:
+                return "holds Python objects (mnistx never loads pickles)"
+            want = int(np.prod(shape)) * dtype.itemsize
+            return None if path.stat().st_size >= want else "truncated"
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        return str(exc).split("\n")[0][:120] or type(exc).__name__
+    return None
 
 
 def default_run_dir(backend: str, model: str, root: str = "runs") -> Path:

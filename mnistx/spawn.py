@@ -46,23 +46,51 @@ def check_backends(names) -> tuple[str, ...]:
     return tuple(names)
 
 
-FAULT_ENV = "MNISTX_FAULT"  # comma-separated backends whose children fail on purpose (testing aid)
+FAULT_ENV = "MNISTX_FAULT"  # testing aid: "jax" or "jax:MODE,torch:MODE" makes those children fail on purpose
+FAULT_MODES = ("error", "sigkill", "hang", "exit0", "corrupt")
 
 
-def raise_injected_fault() -> None:
-    """In a child: fail at once if $MNISTX_FAULT names this process's backend."""
+def _faults() -> dict[str, str]:
+    out = {}
+    for item in os.environ.get(FAULT_ENV, "").split(","):
+        backend, _, mode = item.strip().partition(":")
+        if backend:
+            out[backend] = mode or "error"
+    return out
+
+
+def raise_injected_fault(workdir=None) -> None:
+    """In a child: if $MNISTX_FAULT names this backend, fail the way it says (a testing aid).
+
+    error: one-line error, exit 3; sigkill: the child kills itself (SIGKILL); hang: sleeps until the
+    parent's timeout ends it; exit0: exits 0 without a result; corrupt: writes an unreadable
+    <workdir>/<backend>.json (where every worker writes its result) and exits 0.
+    """
+    import signal
+
     from mnistx.errors import MnistxError
 
     backend = os.environ.get("KERAS_BACKEND", "")
-    if backend and backend in os.environ.get(FAULT_ENV, "").split(","):
-        raise MnistxError(f"fault injected for {backend} by ${FAULT_ENV} (a testing aid)", exit_code=3)
+    mode = _faults().get(backend) if backend else None
+    if mode is None:
+        return
+    print(f"[{backend}] fault injected by ${FAULT_ENV}: {mode}", flush=True)
+    if mode == "sigkill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if mode == "hang":
+        time.sleep(24 * 3600)
+    if mode in ("exit0", "corrupt"):
+        if mode == "corrupt" and workdir is not None:
+            (Path(workdir) / f"{backend}.json").write_bytes(b'{"truncated": \x00\xff')
+        sys.exit(0)
+    raise MnistxError(f"fault injected for {backend} by ${FAULT_ENV} (a testing aid)", exit_code=3)
 
 
 def child_start(workdir) -> tuple[Path, dict, str]:
     """In a child: honour $MNISTX_FAULT, read the parent's config.json; (workdir, config, backend)."""
     from mnistx.runs import read_json
 
-    raise_injected_fault()
+    raise_injected_fault(workdir)
     workdir = Path(workdir)
     return workdir, read_json(workdir / "config.json"), os.environ.get("KERAS_BACKEND", "")
 
@@ -101,6 +129,14 @@ class ChildResult:
             return f"not installed ({install_hint(self.backend)})"
         if self.timed_out:
             return f"timed out after {self.seconds:.0f} s"
+        if self.returncode < 0:
+            import signal
+
+            try:
+                name = signal.Signals(-self.returncode).name
+            except ValueError:
+                name = f"signal {-self.returncode}"
+            return f"killed by {name}"
         return f"exit code {self.returncode}"
 
 
@@ -153,38 +189,58 @@ def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel
     running: dict[str, tuple[subprocess.Popen, float, object]] = {}
     relays: dict[str, _Relay] = {}
     last_poll = time.perf_counter()
-    while waiting or running:
-        while waiting and (parallel or not running):
-            backend = waiting.pop(0)
-            log = log_dir / f"{backend}.log"
-            fh = open(log, "w")
-            proc = subprocess.Popen(jobs[backend], stdout=fh, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, env=child_env(backend, env_extra))
-            running[backend] = (proc, time.perf_counter(), fh)
-            relays[backend] = _Relay(backend, log, heartbeat_s)
-            progress(f"  [{backend}] started (log: {log})")
-        time.sleep(0.1)
-        for backend, (proc, start, fh) in list(running.items()):
-            elapsed = time.perf_counter() - start
-            if time.perf_counter() - last_poll >= 0.5 or proc.poll() is not None:
-                relays[backend].poll(progress, elapsed)
-            timed_out = proc.poll() is None and elapsed > timeout_s
-            if timed_out:
-                proc.kill()
-                proc.wait()
-            if proc.poll() is not None:
-                fh.close()
-                del running[backend]
-                res = ChildResult(backend, proc.returncode, elapsed, str(log_dir / f"{backend}.log"),
-                                  timed_out)
-                results[backend] = res
-                if on_done:
-                    on_done(res)
-                progress(f"  [{backend}] {'done' if res.ok else 'FAILED: ' + res.reason()} "
-                         f"in {elapsed:.1f} s")
-        if time.perf_counter() - last_poll >= 0.5:
-            last_poll = time.perf_counter()
+    try:
+        while waiting or running:
+            while waiting and (parallel or not running):
+                backend = waiting.pop(0)
+                log = log_dir / f"{backend}.log"
+                fh = open(log, "w")
+                proc = subprocess.Popen(jobs[backend], stdout=fh, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, env=child_env(backend, env_extra))
+                running[backend] = (proc, time.perf_counter(), fh)
+                relays[backend] = _Relay(backend, log, heartbeat_s)
+                progress(f"  [{backend}] started (log: {log})")
+            time.sleep(0.1)
+            for backend, (proc, start, fh) in list(running.items()):
+                elapsed = time.perf_counter() - start
+                if time.perf_counter() - last_poll >= 0.5 or proc.poll() is not None:
+                    relays[backend].poll(progress, elapsed)
+                timed_out = proc.poll() is None and elapsed > timeout_s
+                if timed_out:
+                    proc.kill()
+                    proc.wait()
+                if proc.poll() is not None:
+                    fh.close()
+                    del running[backend]
+                    res = ChildResult(backend, proc.returncode, elapsed, str(log_dir / f"{backend}.log"),
+                                      timed_out)
+                    results[backend] = res
+                    if on_done:
+                        on_done(res)
+                    progress(f"  [{backend}] {'done' if res.ok else 'FAILED: ' + res.reason()} "
+                             f"in {elapsed:.1f} s")
+            if time.perf_counter() - last_poll >= 0.5:
+                last_poll = time.perf_counter()
+    except BaseException:  # Ctrl-C, SIGTERM (raised by the CLI's handler), or a bug: no orphans
+        end_children([proc for proc, _, _ in running.values()])
+        for _, _, fh in running.values():
+            fh.close()
+        raise
     return results
+
+
+def end_children(procs, grace_s: float = 5.0) -> None:
+    """SIGTERM each running child, give them grace_s to clean up (temp files), then SIGKILL."""
+    procs = [p for p in procs if p.poll() is None]
+    for p in procs:
+        p.terminate()
+    deadline = time.monotonic() + grace_s
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 def run_in_backend(backend: str, argv: list[str]) -> int:

@@ -104,11 +104,14 @@ def test_checkpoint_and_determinism_checks():
     infos = {"jax": {"checkpoints": {"torch": {"keras": {"max_abs_diff": 0.0, "excess": 0.0, "argmax_disagree": 0},
                                                "weights.h5": {"max_abs_diff": 1e-3, "excess": 50.0,
                                                               "argmax_disagree": 4}},
-                                     "tensorflow": {"error": "tensorflow produced no checkpoint"}}}}
+                                     "tensorflow": {"error": "tensorflow produced no checkpoint"}}},
+             "torch": {}, "tensorflow": {}}
     got = C.checkpoint_checks(infos, Tolerances())
     assert [(c["pair"], c.get("format"), c["passed"]) for c in got] == [
         ("torch -> jax", "keras", True), ("torch -> jax", "weights.h5", False),
         ("tensorflow -> jax", None, False)]
+    del infos["tensorflow"]  # its child failed: that is said once (not_compared), not as a failed cell here
+    assert [c["pair"] for c in C.checkpoint_checks(infos, Tolerances())] == ["torch -> jax"] * 2
     det = C.determinism_checks({"a": {"deterministic": np.array(True)}, "b": {"deterministic": np.array(False)}})
     assert [c["passed"] for c in det] == [True, False]
 

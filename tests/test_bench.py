@@ -20,6 +20,12 @@ def test_summarize_known_values():
     assert np.isnan(stats.summarize([])["median"])
 
 
+def test_spread_text_says_n_and_hides_a_degenerate_range():
+    assert stats.spread_text(stats.summarize([5.24])) == "5.24 (n=1)"
+    assert stats.spread_text(stats.summarize([1.0, 2.0, 3.0])) == "2.00 (1.10-2.90, n=3)"
+    assert stats.spread_text(stats.summarize([0.001, 0.002]), 1e3, 3) == "1.500 (1.050-1.950, n=2)"
+
+
 def test_time_calls_syncs_every_result_and_drops_warmup():
     ticks = iter(range(1000))
     synced, calls = [], []
@@ -117,6 +123,8 @@ def test_bench_end_to_end_small(tmp_path, backend, capsys):
     assert s["accuracy"]["passed"] and code == 0, s["accuracy"]
     for name in ("bench.md", "bench-epoch.png", "bench-throughput.png", "bench-overhead.png"):
         assert (tmp_path / name).stat().st_size > 0
+    md = (tmp_path / "bench.md").read_text()  # --epochs 1: one timed epoch, shown as n=1, not "a (a-a)"
+    assert f"| {backend} | mlp | native | " in md and " (n=1) |" in md
     assert main(["bench", "compare", str(tmp_path / "bench.json"), str(tmp_path / "bench.json")]) == 0
     assert f"| {backend} | mlp | native |" in capsys.readouterr().out
 

@@ -56,6 +56,9 @@ def test_compare_report_for_every_backend(tmp_path, monkeypatch):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     md = (out / "report.md").read_text()
     assert "## Parity" in md and "## Timing" in md and "| test accuracy |" in md
+    for part in ("Checkpoint interchange", "Determinism", "Why each tier is what it is", "Steady train step",
+                 "Inference, images/s", "x native =", "speed targets for the worksheet MLP"):
+        assert part in md and part in dom, part  # the page says what report.md says
 
 
 def test_failed_backend_is_marked_and_the_report_still_appears(tmp_path, monkeypatch):

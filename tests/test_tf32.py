@@ -52,9 +52,12 @@ def test_parity_markdown_carries_the_section(rng):
 
 
 def test_html_section_matches(rng):
-    from mnistx.report import html
+    """report.html renders parity.md itself: the section arrives as a table, pipes intact."""
+    from mnistx.report import md_html
 
     _, section = _judge(_results(rng, 0.05), gpu_tf32=True)
-    text = html._tf32(section)
-    assert "<h3>TF32 drift</h3>" in text and "failed" in text and "x TF32 tier" in text
-    assert html._tf32(None) == ""
+    text = md_html.render("\n".join(tf32.markdown(section)), drop_title=False)
+    assert "<h4>TF32 drift</h4>" in text and "❌" in text and "<th>x TF32 tier</th>" in text
+    assert "·|a|</td>" in text  # the escaped pipe in the tier column is text, not a column break
+    head = text.split("<tr>")[1]
+    assert all(row.count("<td>") == head.count("<th>") for row in text.split("<tr>")[2:])

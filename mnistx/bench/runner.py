@@ -52,6 +52,7 @@ def summary_rows(backends: dict) -> list[dict]:
                 e = r["epoch"]["median"]
                 rows.append({"backend": b, "model": model, "mode": mode, "epoch_s": e,
                              "epoch_p5": r["epoch"]["p5"], "epoch_p95": r["epoch"]["p95"],
+                             "epoch_n": r["epoch"].get("n"),
                              "step32_ms": 1000 * r["steps"].get("32", {}).get("median", float("nan")),
                              "first_call_s": r["first_call_seconds"],
                              "jit_compile": r["settings"]["jit_compile"], "path": r["settings"].get("path"),

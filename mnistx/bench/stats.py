@@ -19,6 +19,15 @@ def summarize(seconds) -> dict:
             "mean": float(a.mean()), "min": float(a.min()), "max": float(a.max())}
 
 
+def spread_text(s: dict, scale: float = 1.0, digits: int = 2) -> str:
+    """'median (p5-p95, n=N)' of a summarize() dict; one sample has no spread: 'median (n=1)'."""
+    f = f"{{:.{digits}f}}"
+    med, n = f.format(scale * s["median"]), s.get("n")
+    if n is not None and n <= 1:
+        return f"{med} (n={n})"
+    return f"{med} ({f.format(scale * s['p5'])}-{f.format(scale * s['p95'])}" + (f", n={n})" if n else ")")
+
+
 def time_calls(fn: Callable[[], object], n: int, warmup: int, sync: Callable[[object], object],
                clock: Callable[[], float] = time.perf_counter) -> list[float]:
     """Call fn warmup + n times; sync each result before reading the clock; return the n timed

@@ -39,6 +39,11 @@ def _cell(c: dict, name: str) -> str:
     return text
 
 
+def md_cell(text: str) -> str:
+    """A '|' inside a Markdown table cell, escaped (GitHub and report.html read it as text)."""
+    return str(text).replace("|", "\\|")
+
+
 def tier_text(atol: float, rtol: float) -> str:
     return f"{_fmt(atol)} + {_fmt(rtol)}·|a|" if rtol else _fmt(atol)
 
@@ -65,13 +70,13 @@ def markdown(summary: dict) -> str:
         lines += ["Each cell: max |a - b| (excess over the tier; a check passes at excess <= 1). "
                   "Trajectory checks also allow 3x the model's own sensitivity: how far the same "
                   "backend's trajectory moves when every weight is nudged by 1e-6 (relative).", "",
-                  "| check | tier: atol + rtol·|a| | " + " | ".join(pairs) + " |",
+                  "| check | tier: atol + rtol·\\|a\\| | " + " | ".join(pairs) + " |",
                   "|---|---|" + "---|" * len(pairs)]
         for name in names:
             row = {c["pair"]: c for c in checks if c["check"] == name}
             c0 = next(iter(row.values()))
             cells = [_cell(row[p], name) if p in row else "-" for p in pairs]
-            lines.append(f"| {name} | {tier_text(c0['atol'], c0['rtol'])} | " + " | ".join(cells) + " |")
+            lines.append(f"| {name} | {md_cell(tier_text(c0['atol'], c0['rtol']))} | " + " | ".join(cells) + " |")
     ck = [c for c in checks if c["check"] == "checkpoint"]
     if ck:
         lines += ["", "Checkpoint interchange (saver -> loader, max |d output| vs the loader's own):",

@@ -6,8 +6,7 @@ import base64
 import html
 from pathlib import Path
 
-from mnistx.bench.report import jit_text
-from mnistx.report import FIGURE_ROWS, backend_rows, figure, stage_files
+from mnistx.report import FIGURE_ROWS, backend_rows, figure, md_html, stage_files
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:24px;max-width:1500px;color:#222}
@@ -31,15 +30,6 @@ def _img(path: str | None, alt: str) -> str:
         return f'<p class="failed">{html.escape(alt)}: no figure</p>'
     data = base64.b64encode(Path(path).read_bytes()).decode()
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
-
-
-def _table(headers: list[str], rows: list[list[str]], classes: list[list[str]] | None = None) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = ""
-    for i, row in enumerate(rows):
-        cls = classes[i] if classes else [""] * len(row)
-        body += "<tr>" + "".join(f'<td class="{c}">{html.escape(str(v))}</td>' for v, c in zip(row, cls)) + "</tr>"
-    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def _backend_table(summary: dict) -> str:
@@ -88,49 +78,22 @@ def _plots(files: dict, names) -> str:
                       for k in names if files.get(k)) + "</div>")
 
 
+def _stage_markdown(summary: dict, stage: str) -> str:
+    """The stage's own Markdown report (parity.md, bench.md) as HTML: the same content as report.md."""
+    md = Path(stage_files(summary, stage).get("markdown", ""))
+    return md_html.render(md.read_text()) if md.is_file() else ""
+
+
 def _parity(summary: dict) -> str:
     p = summary.get("parity")
     problem = _stage_problem(p, "Parity", "Parity needs at least two backends that trained.")
     if problem:
         return problem
-    pairs = list(dict.fromkeys(c["pair"] for c in p["checks"] if " vs " in c["pair"]))
-    names = list(dict.fromkeys(c["check"] for c in p["checks"] if " vs " in c["pair"]))
-    rows, classes = [], []
-    from mnistx.parity.report import tier_text
-
-    for n in names:
-        cs = {c["pair"]: c for c in p["checks"] if c["check"] == n}
-        c0 = next(iter(cs.values()))
-        rows.append([n, tier_text(c0["atol"], c0["rtol"])] +
-                    [f"{cs[q]['max_abs_diff']:.2e}" if q in cs else "-" for q in pairs])
-        classes.append(["", ""] + [("ok" if cs[q]["passed"] else "failed") if q in cs else "" for q in pairs])
-    located = "".join(f"<p class='failed'>Where {html.escape(pair)} part ways: {html.escape(loc['text'])}</p>"
-                      for pair, loc in p.get("first_divergence", {}).items())
-    files = stage_files(summary, "parity")
     verdict = "PASS" if p["passed"] else "FAIL"
-    extra = "".join(f"<p class='failed'>{html.escape(b)}: {html.escape(w)}</p>" for b, w in p["not_compared"].items())
     return (f'<p class="{"pass" if p["passed"] else "fail"}"><b>{verdict}</b>: '
-            f'{sum(c["passed"] for c in p["checks"])}/{len(p["checks"])} checks within tolerance '
-            f'({p["n_images"]} evaluation samples, {p["steps"]} steps of {html.escape(str(p.get("optimizer")))}, '
-            f'from {html.escape(str(p.get("reference")))}).</p>'
-            + located + extra + _table(["check", "tier: atol + rtol·|a|", *pairs], rows, classes)
-            + _tf32(p.get("tf32_drift")) + _plots(files, ("heatmap", "layers", "divergence", "saliency")))
-
-
-def _tf32(section: dict | None) -> str:
-    """The parity stage's "TF32 drift" section (GPU runs with --tf32), as in parity.md."""
-    if not section:
-        return ""
-    states = "; ".join(f"{html.escape(b)}: {'on' if s else 'off' if s is False else 'no GPU'} "
-                       f"(default {html.escape(section['defaults'].get(b, '?'))})" for b, s in section["state"].items())
-    if not section["active"]:
-        return f"<h3>TF32 drift</h3><p>{states}. {html.escape(section['reason'])}.</p>"
-    rows = [[r["pair"], r["check"], f"{r['max_abs_diff']:.2e}", f"{r['float32_excess']:.3g}",
-             f"{r['tf32_tier'][0]:.0e} + {r['tf32_tier'][1]:.0e}·|a|", f"{r['tf32_excess']:.3g}"] for r in section["rows"]]
-    classes = [["", "", "", "", "", "ok" if r["passed"] else "failed"] for r in section["rows"]]
-    return (f"<h3>TF32 drift</h3><p>{states}. {section['beyond_float32']} of {len(rows)} differences go "
-            f"beyond their float32 tier; the verdict uses the TF32 tier.</p>"
-            + _table(["pair", "quantity", "max abs diff", "x float32 tier", "TF32 tier", "x TF32 tier"], rows, classes))
+            f'{sum(c["passed"] for c in p["checks"])}/{len(p["checks"])} checks within tolerance.</p>'
+            + _stage_markdown(summary, "parity")
+            + _plots(stage_files(summary, "parity"), ("heatmap", "layers", "divergence", "saliency")))
 
 
 def _bench(summary: dict) -> str:
@@ -138,15 +101,10 @@ def _bench(summary: dict) -> str:
     problem = _stage_problem(b, "Benchmark", "Benchmark skipped.")
     if problem:
         return problem
-    rows = [[r["backend"], r["mode"], f"{r['epoch_s']:.2f}", f"{r['step32_ms']:.3f}", f"{r['first_call_s']:.2f}",
-             jit_text(r), f"{r['keras_over_native']:.2f}" if r["keras_over_native"] else "-"]
-            for r in b["summary"]]
     failed = "".join(f"<p class='failed'>{e(k)}: {e(v['error'])}</p>" for k, v in b["backends"].items()
                      if "error" in v)
-    files = stage_files(summary, "bench")
-    return (failed + _table(["backend", "mode", "epoch s", "step ms (b=32)", "first call s", "jit_compile",
-                             "x native"], rows)
-            + _plots(files, ("epoch", "throughput", "overhead")))
+    return failed + _stage_markdown(summary, "bench") + _plots(stage_files(summary, "bench"),
+                                                               ("epoch", "throughput", "overhead"))
 
 
 def render_html(summary: dict) -> str:

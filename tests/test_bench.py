@@ -120,6 +120,11 @@ def test_bench_end_to_end_small(tmp_path, backend, capsys):
     res = s["backends"][backend]
     assert "error" not in res, res
     assert set(res["models"]["mlp"]["modes"]) == set(M.MODES)
+    tuned = res["models"]["mlp"]["modes"]["keras-tuned"]["settings"]
+    want = M.tuned_settings(backend, False)[0]  # what keras-tuned asks for on a CPU
+    # the reported settings are the ones it ran with (an evaluation compile once overwrote them)
+    assert tuned["jit_compile"] == want["jit_compile"], tuned
+    assert tuned["step_timing_spe"] == min(want["steps_per_execution"], 50), tuned
     assert s["accuracy"]["passed"] and code == 0, s["accuracy"]
     for name in ("bench.md", "bench-epoch.png", "bench-throughput.png", "bench-overhead.png"):
         assert (tmp_path / name).stat().st_size > 0

@@ -123,14 +123,15 @@ class KerasMode:
         """Seconds per step at self.batch_size: stamp intervals / steps per stamp.
 
         A stamp comes after each execution of steps_per_execution steps. Executions longer than
-        n steps are recompiled to n steps first (settings["step_timing_spe"]), so a large tuned
+        n steps run as n steps per execution (settings["step_timing_spe"]), so a large tuned
         steps_per_execution does not make step timing run thousands of steps; call this last.
         fit runs as many epochs over a slice as it takes to get the warm-up plus n steps (at
         least 3 timed stamps); the first stamps are dropped as warm-up."""
         spe = min(self.spe, max(1, n))
-        if spe != self.spe:
-            self.task.compile(self.model, self.lr, **{**self.kw, "steps_per_execution": spe})
-            self.step_timing_spe = spe
+        # Always recompile: the worker evaluates with a plain compile between the epochs and this, and
+        # timing steps under that compile (spe 1, jit "auto") was reported as the tuned mode's.
+        self.task.compile(self.model, self.lr, **{**self.kw, "steps_per_execution": spe})
+        self.step_timing_spe = spe
         per = max(1, min(spe, len(y) // self.batch_size))
         warm = 1 + math.ceil(warmup / per)
         need = warm + max(math.ceil(n / per), 3 if per > 1 else n)

@@ -202,7 +202,7 @@ def cmd_info(args) -> int:
 
     rows = probe_all()
     print(json.dumps(rows, indent=2) if args.json else format_table(rows))
-    return 0
+    return 1 if any(r["installed"] and r.get("error") for r in rows) else 0  # installed but broken
 
 
 COMMANDS = {"train": cmd_train, "introspect": cmd_introspect, "info": cmd_info}

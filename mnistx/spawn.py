@@ -143,7 +143,7 @@ class ChildResult:
 # Child log lines relayed to the parent's console: the children's own stage lines ("[jax] ...") and
 # Keras's verbose=2 epoch lines ("Epoch 2/5", "1500/1500 - 4s - ... loss: ..."). Framework noise stays in the log.
 RELAY = re.compile(r"^\[[a-z]+\] |^Epoch \d+/\d+$|^\d+/\d+ - \d+s ")
-HEARTBEAT_S = 10.0  # a child with nothing relayed for this long gets a "still running" line
+HEARTBEAT_S = 8.0  # a child quiet this long gets a "still running" line (10 s is the promise: polling adds up to ~0.6 s)
 
 
 class _Relay:

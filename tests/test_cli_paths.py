@@ -31,6 +31,7 @@ def test_info_json_describes_every_installed_backend():
     assert all(line.split()[0] in ("backend", *BACKENDS) for line in table.strip().splitlines())
 
 
+@pytest.mark.needs_backends()
 def test_info_names_a_backend_whose_import_fails(tmp_path):
     """A broken install (here: a `jax` package that raises on import, first on the path) is named
     with its error, and info exits 1 -- CI can use `mnistx info` as an install check."""
@@ -46,6 +47,7 @@ def test_info_names_a_backend_whose_import_fails(tmp_path):
     assert "error" not in rows["torch"] and "error" not in rows["tensorflow"]
 
 
+@pytest.mark.needs_backends()
 def test_backend_flag_reruns_in_a_child_when_keras_is_loaded(tmp_path):
     assert "keras" in sys.modules  # this process is fixed to ME
     run = tmp_path / "run"

@@ -40,6 +40,35 @@ def test_describe_and_sync():
     assert backends.gpu_peak_bytes() is None or backends.gpu_peak_bytes() > 0
 
 
+def test_sync_and_gpu_peak_call_the_framework_on_a_gpu(monkeypatch):
+    """On this CPU the GPU branches never run; pretend a GPU and record that sync() waits on the
+    framework's own device sync and gpu_peak_bytes() reads the framework's own counter."""
+    impl, calls = backends._impl, []
+    monkeypatch.setattr(impl, "has_gpu", lambda: True)
+    if backends.NAME == "torch":
+        import torch
+
+        monkeypatch.setattr(torch.cuda, "synchronize", lambda *a: calls.append("synchronize"))
+        monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda *a: 123)
+    elif backends.NAME == "tensorflow":
+        import tensorflow as tf
+
+        monkeypatch.setattr(tf.test.experimental, "sync_devices", lambda: calls.append("sync_devices"))
+        monkeypatch.setattr(tf.config.experimental, "get_memory_info", lambda dev: {"peak": 123, "current": 1})
+    else:
+        import jax
+
+        class Dev:
+            def memory_stats(self):
+                return {"peak_bytes_in_use": 123}
+
+        monkeypatch.setattr(jax, "block_until_ready", lambda x: calls.append("block_until_ready") or x)
+        monkeypatch.setattr(jax, "devices", lambda *a: [Dev()])
+    x = keras.ops.ones((3,))
+    assert impl.sync(x) is x and len(calls) == 1, calls
+    assert impl.gpu_peak_bytes() == 123
+
+
 def test_gradients_with_two_inputs_and_token_ids(rng):
     """out = Dense(concat(x, mean(embed(ids)))): d sum(out) / d x is the kernel's x rows summed;
     the integer input gets None (not differentiable), its embedding a gradient."""

@@ -4,7 +4,6 @@ Children span backends, so these run once (in the jax run of the matrix)."""
 
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -131,11 +130,12 @@ def test_disk_full_keeps_the_previous_run(tmp_path):
     assert first.returncode == 0, first.stderr[-2000:]
     before = {f.name: f.read_bytes() for f in run.iterdir() if f.name != runs.LOCK_NAME}
 
-    def small_disk():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))  # model.keras needs ~1.3 MB
-
-    r = subprocess.run(spawn.mnistx_argv(*args, "--seed", "7"), capture_output=True, text=True, timeout=600,
-                       preexec_fn=small_disk)
+    # The limit is set in a fresh interpreter that then execs mnistx (a preexec_fn would run Python
+    # between fork and exec of this multithreaded process, which can deadlock).
+    small_disk = ("import os, resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000)); "
+                  "os.execv(sys.executable, [sys.executable, '-m', 'mnistx', *sys.argv[1:]])")  # model.keras: ~1.3 MB
+    r = subprocess.run([sys.executable, "-c", small_disk, *map(str, args), "--seed", "7"], capture_output=True,
+                       text=True, timeout=600)
     assert r.returncode == 1, r.stderr[-2000:]
     lines = r.stderr.strip().splitlines()
     assert "Traceback" not in r.stderr and lines[-1].startswith("mnistx: error: ") and "File too large" in lines[-1]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistx.config import DATA_ENV
-from mnistx.errors import DataError
+from mnistx.errors import DataError, one_line
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28)
@@ -157,13 +157,7 @@ def _read_npz(path: Path) -> dict:
         raise
     except Exception as exc:  # a damaged archive can raise almost anything (numpy parses headers with ast)
         raise DataError(f"{path}: not a readable .npz archive ({type(exc).__name__}: "
-                        f"{shorten(exc)}); re-download it or point --data at another copy") from None
-
-
-def shorten(exc: BaseException, limit: int = 120) -> str:
-    """The exception's text on one line, cut at a word boundary (never mid-word) with '...'."""
-    text = " ".join(str(exc).split())
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
+                        f"{one_line(exc, 120)}); re-download it or point --data at another copy") from None
 
 
 def _read_idx_folder(folder: Path) -> dict:

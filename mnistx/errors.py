@@ -12,6 +12,12 @@ class MnistxError(Exception):
             self.exit_code = exit_code
 
 
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception's text on one line, cut at a word boundary (never mid-word) with ' ...'."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
+
+
 class DataError(MnistxError):
     """MNIST could not be found, read or validated."""
 

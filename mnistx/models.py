@@ -8,7 +8,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from mnistx.errors import MnistxError
+from mnistx.errors import MnistxError, one_line
 
 
 def mlp() -> keras.Model:
@@ -58,12 +58,12 @@ def build_spec(spec) -> keras.Model:
         try:
             return auto_jit(keras.saving.load_model(spec.target, safe_mode=True))
         except Exception as exc:  # Keras raises ValueError/TypeError for unsafe or unknown objects
-            raise MnistxError(f"Keras could not load '{spec.target}': {_first_line(exc)}") from None
+            raise MnistxError(f"Keras could not load '{spec.target}': {one_line(exc)}") from None
     fn = _builder(spec)
     try:
         model = fn()
     except Exception as exc:  # the user's code: say where it failed, in one line
-        raise MnistxError(f"{spec.text}() raised {type(exc).__name__}: {_first_line(exc)}") from None
+        raise MnistxError(f"{spec.text}() raised {type(exc).__name__}: {one_line(exc)}") from None
     if not isinstance(model, keras.Model):
         raise MnistxError(f"{spec.text}() returned {type(model).__name__}, not a keras.Model")
     if not model.built:
@@ -78,11 +78,6 @@ def auto_jit(model: keras.Model) -> keras.Model:
     if getattr(model, "compiled", False):
         model.jit_compile = model._resolve_auto_jit_compile()
     return model
-
-
-def _first_line(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 300 else text[:300].rsplit(" ", 1)[0] + " ..."
 
 
 def _builder(spec):
@@ -103,7 +98,7 @@ def _builder(spec):
             sys.modules[name] = module
             loader.loader.exec_module(module)
     except Exception as exc:
-        raise MnistxError(f"importing {spec.target} failed: {type(exc).__name__}: {_first_line(exc)}") from None
+        raise MnistxError(f"importing {spec.target} failed: {type(exc).__name__}: {one_line(exc)}") from None
     fn = getattr(module, spec.function, None)
     if not callable(fn):
         raise MnistxError(f"{spec.target} has no callable '{spec.function}'")

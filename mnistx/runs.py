@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistx.errors import MnistxError
+from mnistx.errors import MnistxError, one_line
 
 RUN_FILES = ("model.keras", "model.weights.h5", "history.json", "metrics.json", "meta.json",
              "test_probs.npy")
@@ -198,7 +198,7 @@ def _damage(path: Path) -> str | None:
             want = int(np.prod(shape)) * dtype.itemsize
             return None if path.stat().st_size >= want else "truncated"
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        return str(exc).split("\n")[0][:120] or type(exc).__name__
+        return one_line(exc, 120) or type(exc).__name__
     return None
 
 

@@ -27,7 +27,7 @@ def load_run_model(run_dir):
     imported first, so its registered custom classes are known)."""
     import keras
 
-    from mnistx.errors import MnistxError
+    from mnistx.errors import MnistxError, one_line
 
     run_dir = runs.check_run_dir(run_dir)
     spec = runs.read_json(run_dir / "meta.json").get("model", "")
@@ -41,13 +41,7 @@ def load_run_model(run_dir):
         return auto_jit(keras.saving.load_model(run_dir / "model.keras"))
     except Exception as exc:
         raise MnistxError(f"{run_dir}/model.keras could not be loaded: {type(exc).__name__}: "
-                          f"{models_first_line(exc)}") from None
-
-
-def models_first_line(exc: Exception) -> str:
-    from mnistx.models import _first_line
-
-    return _first_line(exc)
+                          f"{one_line(exc)}") from None
 
 
 def make_figures(model, raw: MNIST, probs: np.ndarray, history: dict,

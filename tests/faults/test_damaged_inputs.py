@@ -46,6 +46,9 @@ DAMAGE = {  # case -> (file, how, words the error must contain)
     "weights.h5 is text": ("model.weights.h5", lambda p: p.write_text("hello"), "not an HDF5 file"),
     "metrics.json garbage": ("metrics.json", lambda p: p.write_bytes(b'{"a": \xff'), "damaged"),
     "probs truncated": ("test_probs.npy", _half, "truncated"),
+    "probs header garbled": ("test_probs.npy",  # numpy's header parser raises SyntaxError/TokenError here
+                             lambda p: p.write_bytes(p.read_bytes().replace(b"(10000, 10)", b"(10000( 10)", 1)),
+                             "damaged"),
     "probs pickled": ("test_probs.npy", lambda p: np.save(p, np.array([{}], dtype=object)), "Python objects"),
     "meta.json missing": ("meta.json", lambda p: p.unlink(), "missing meta.json"),
 }

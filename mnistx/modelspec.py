@@ -69,7 +69,7 @@ def parse(text: str) -> ModelSpec:
     if text in REGISTRY_NAMES:
         return ModelSpec("registry", text)
     if text.endswith(".keras"):
-        return _keras_file(Path(text).expanduser())
+        return check_keras_file(Path(text).expanduser())
     if ":" not in text:
         raise MnistxError(f"unknown model '{text}'; {_hint()}")
     target, _, function = text.rpartition(":")
@@ -111,7 +111,8 @@ def _module(module: str, function: str) -> ModelSpec:
     return ModelSpec("module", module, function)
 
 
-def _keras_file(path: Path) -> ModelSpec:
+def check_keras_file(path: Path) -> ModelSpec:
+    """A saved .keras, checked without Keras: a zip with a readable config.json, no Lambda layers."""
     if not path.is_file():
         raise MnistxError(f"saved model '{path}' not found")
     try:
@@ -124,7 +125,8 @@ def _keras_file(path: Path) -> ModelSpec:
     if lambdas:
         raise MnistxError(f"'{path}' holds Lambda layer(s) {', '.join(lambdas)}: Keras's safe_mode "
                           "refuses to load their Python code from a file; rewrite them as a "
-                          "registered custom layer, or pass a build function (module:function) instead")
+                          "registered custom layer, or pass a build function (module:function) instead "
+                          "(if you trust the file: keras.saving.load_model(path, safe_mode=False))")
     return ModelSpec("keras", str(path.resolve()))
 
 

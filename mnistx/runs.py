@@ -147,22 +147,10 @@ def check_run_dir(run_dir) -> Path:
         if why:
             raise MnistxError(f"'{run_dir / name}' is damaged or not what `mnistx train` writes ({why}); "
                               f"train again or restore the run directory")
-    from mnistx.modelspec import lambda_layers
+    from mnistx.modelspec import check_keras_file
 
-    lambdas = lambda_layers(json.loads(_zip_member(run_dir / "model.keras", "config.json")))
-    if lambdas:
-        raise MnistxError(f"'{run_dir / 'model.keras'}' holds Lambda layer(s) {', '.join(lambdas)} (Python code): "
-                          "Keras's safe_mode refuses to run code from a file. If you trust it, load it yourself "
-                          "with keras.saving.load_model(path, safe_mode=False) and rebuild it as a registered "
-                          "layer or a build function (module:function)")
+    check_keras_file(run_dir / "model.keras")  # its config, read without Keras: Lambda layers refused
     return run_dir
-
-
-def _zip_member(path: Path, name: str) -> bytes:
-    import zipfile
-
-    with zipfile.ZipFile(path) as z:
-        return z.read(name)
 
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"

@@ -213,13 +213,13 @@ def _on_sigterm(signum, frame):
 
 
 def _locked(args):
-    """The --out folder of a parent job is locked for the run (children and `ci` are not)."""
+    """The --out folder of a parent job is locked for the run (its children are not)."""
     from contextlib import nullcontext
 
     from mnistx import runs
 
     out = getattr(args, "out", None)
-    if not out or getattr(args, "worker", None) or args.command in ("ci", "info"):
+    if not out or getattr(args, "worker", None):
         return nullcontext()
     return runs.out_lock(out)
 

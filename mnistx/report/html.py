@@ -27,9 +27,9 @@ def e(value) -> str:
 
 def _img(path: str | None, alt: str) -> str:
     if not path or not Path(path).is_file():
-        return f'<p class="failed">{html.escape(alt)}: no figure</p>'
+        return f'<p class="failed">{e(alt)}: no figure</p>'
     data = base64.b64encode(Path(path).read_bytes()).decode()
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+    return f'<img alt="{e(alt)}" src="data:image/png;base64,{data}">'
 
 
 def _backend_table(summary: dict) -> str:
@@ -39,7 +39,7 @@ def _backend_table(summary: dict) -> str:
         for b, c in cols.items())
     body = ""
     for label, cells in backend_rows(summary):
-        body += f"<tr><th>{html.escape(label)}</th>" + "".join(
+        body += f"<tr><th>{e(label)}</th>" + "".join(
             f'<td class="{e(cols[b]["status"])}">{e(v)}</td>' for b, v in cells.items()) + "</tr>"
     return f"<table>{head and '<tr>' + head + '</tr>'}{body}</table>"
 
@@ -119,6 +119,6 @@ def render_html(summary: dict) -> str:
 <h2>What each backend learned</h2>{_figures(summary)}
 <h2>Parity</h2>{_parity(summary)}
 <h2>Timing</h2>{_bench(summary)}
-<h2>Environment</h2><p>{html.escape(host['platform'])}; command: <code>{html.escape(host['command'])}</code></p>
+<h2>Environment</h2><p>{e(host['platform'])}; command: <code>{e(host['command'])}</code></p>
 </body></html>
 """

@@ -47,7 +47,6 @@ def check_backends(names) -> tuple[str, ...]:
 
 
 FAULT_ENV = "MNISTX_FAULT"  # testing aid: "jax" or "jax:MODE,torch:MODE" makes those children fail on purpose
-FAULT_MODES = ("error", "sigkill", "hang", "exit0", "corrupt")
 
 
 def _faults() -> dict[str, str]:

@@ -53,7 +53,7 @@ def check(cfg: CiInit) -> CiInit:
 
     if not cfg.root.is_dir():
         raise MnistxError(f"--dir {cfg.root}: no such folder")
-    if not check_backends(cfg.backends):  # unknown names: the same one line as every other command
+    if not check_backends(cfg.backends, "ci init"):  # unknown names: the same one line as every other command
         raise MnistxError("--backends: name at least one backend")
     bad = [p for p in cfg.pythons if not p.replace(".", "").isdigit() or p.count(".") != 1]
     if bad or not cfg.pythons:

@@ -95,14 +95,18 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _check_env_backend() -> None:
-    """$KERAS_BACKEND, when set, must name a backend mnistx runs (Keras would raise deep inside)."""
-    from mnistx.config import BACKENDS
+def _check_env_backend(args) -> None:
+    """$KERAS_BACKEND, when set, must name a backend mnistx runs (Keras would raise deep inside);
+    an inference-only one (numpy) only where nothing trains: parity's children, parity, info."""
+    from mnistx.config import ALL_BACKENDS, INFERENCE_BACKENDS
 
     value = os.environ.get("KERAS_BACKEND")
-    if value and value not in BACKENDS:
+    if value and value not in ALL_BACKENDS:
         raise MnistxError(f"KERAS_BACKEND={value} is not a backend mnistx runs; set it to one of "
                           f"{', '.join(BACKENDS)}, or unset it")
+    if value in INFERENCE_BACKENDS and not getattr(args, "worker", None) and args.command not in ("parity", "info"):
+        raise MnistxError(f"KERAS_BACKEND={value} is inference only, so `mnistx {args.command}` cannot run on it; "
+                          f"set it to one of {', '.join(BACKENDS)} (numpy takes part in `mnistx parity --backends`)")
 
 
 def _in_backend(args, argv) -> int | None:
@@ -231,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     before = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None  # handled like Ctrl-C
     try:
-        _check_env_backend()
+        _check_env_backend(args)
         code = _in_backend(args, argv)
         if code is not None:
             return code

@@ -11,9 +11,9 @@ from mnistx.errors import MnistxError
 
 
 def _backends(text: str) -> tuple[str, ...]:
-    from mnistx.spawn import check_backends
-
-    return check_backends([b.strip() for b in text.split(",") if b.strip()])
+    """Split only: each job checks the names (spawn.check_backends) in the parent, as a one-line
+    error; an exception raised here would escape argparse as a traceback."""
+    return tuple(b.strip() for b in text.split(",") if b.strip())
 
 
 def _common(p, what: str):
@@ -55,7 +55,8 @@ def add_job_parsers(sub) -> None:
     from mnistx.config import ParityConfig as P
 
     p = sub.add_parser("parity", help="check that the backends compute the same thing (exit 1 if not)")
-    _common(p, "compare")
+    _common(p, "compare; add numpy for a plain-NumPy forward pass as the reference (inference only: "
+               "forward, per-layer and checkpoint checks)")
     p.add_argument("--model", default=P.model, help=MODEL_HELP)
     _model_args(p)
     p.add_argument("--run", metavar="RUN_DIR", help="take the model and weights from a run directory")
@@ -234,6 +235,8 @@ def cmd_parity(args) -> int:
         print(f"  {pair}: {loc['text']}")
     for name, why in s["not_compared"].items():
         print(f"  {name}: {why}")
+    if s.get("oracle"):
+        print(f"  {s['oracle']['text']}")
     print(f"parity {'PASS' if s['passed'] else 'FAIL'}: {len(s['checks']) - len(failing)}/{len(s['checks'])} "
           f"checks within tolerance across {', '.join(s['compared']) or 'nothing'} in "
           f"{s['wall_seconds']:.1f} s; report: {s['files']['markdown']}")

@@ -68,7 +68,7 @@ def _train_all(cfg: CompareConfig, out: Path, data, progress) -> dict:
 def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> dict:
     from mnistx import modelspec
 
-    spawn.check_backends(cfg.backends)
+    spawn.check_backends(cfg.backends, "compare")
     modelspec.parse(cfg.train.model)  # an unknown model fails before any child starts
     data_s = resolve_for_children(data_path) if cfg.inputs == "data" else None
     if cfg.bench not in ("quick", "full", "none"):

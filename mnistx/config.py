@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-BACKENDS = ("tensorflow", "jax", "torch")
+BACKENDS = ("tensorflow", "jax", "torch")  # the training backends: every command, every check
+INFERENCE_BACKENDS = ("numpy",)  # forward pass and checkpoints only (mnistx/backends/numpy.py)
+ALL_BACKENDS = BACKENDS + INFERENCE_BACKENDS
 MODES = ("keras-default", "keras-tuned", "native")  # benchmark execution modes (mnistx/bench/modes.py)
 DATA_ENV = "MNISTX_DATA"  # path to a Keras-layout .npz or an IDX folder
 

@@ -24,3 +24,8 @@ class DataError(MnistxError):
 
 class Terminated(KeyboardInterrupt):
     """Raised by the CLI's SIGTERM handler, so that a terminated run cleans up like Ctrl-C."""
+
+
+class NotSupported(MnistxError):
+    """A capability the current backend does not have (e.g. gradients on the NumPy backend);
+    reports list it as "not supported by this backend", never as a failure."""

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from mnistx.config import BACKENDS
+from mnistx.config import ALL_BACKENDS, BACKENDS
 
-_MODULE = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
-_DIST = {"tensorflow": ("tensorflow-cpu", "tensorflow"), "jax": ("jax",), "torch": ("torch",)}
+_MODULE = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy"}
+_DIST = {"tensorflow": ("tensorflow-cpu", "tensorflow"), "jax": ("jax",), "torch": ("torch",), "numpy": ("numpy",)}
 
 
 def installed(backend: str) -> bool:
@@ -37,12 +37,17 @@ def install_hint(backend: str) -> str:
     return f"pip install -r backends/{backend}/requirements-cpu.txt"
 
 
-def check_backends(names) -> tuple[str, ...]:
+def check_backends(names, job: str | None = None) -> tuple[str, ...]:
+    """Known backend names, as a tuple; with `job` (a command that trains), training backends only."""
     from mnistx.errors import MnistxError
 
-    bad = [n for n in names if n not in BACKENDS]
+    bad = [n for n in names if n not in ALL_BACKENDS]
     if bad:
-        raise MnistxError(f"unknown backend(s) {', '.join(bad)}; choose from {', '.join(BACKENDS)}")
+        raise MnistxError(f"unknown backend(s) {', '.join(bad)}; choose from {', '.join(ALL_BACKENDS)}")
+    cannot = [n for n in names if n not in BACKENDS]
+    if job and cannot:
+        raise MnistxError(f"{', '.join(cannot)}: inference only, so `mnistx {job}` cannot use it; it takes part "
+                          f"in `mnistx parity` (forward and checkpoint checks); choose from {', '.join(BACKENDS)}")
     return tuple(names)
 
 

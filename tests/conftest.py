@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # whose checks happen before Keras loads or in children that span every backend anyway.
 ONLY_IN = {"test_torch_graphs.py": "torch", "test_processes.py": "jax", "test_damaged_inputs.py": "jax",
            "test_fuzz_loaders.py": "jax", "test_report_escaping.py": "jax",
-           "test_cnn_e2e.py": "tensorflow"}
+           "test_cnn_e2e.py": "tensorflow", "test_numpy_oracle_e2e.py": "tensorflow"}
 
 
 def pytest_ignore_collect(collection_path, config):

@@ -44,12 +44,23 @@ def _bad_npz(tmp_path):
     (["train", "--model", "resnet"], "unknown model"),
     (["train", "--epochs", "0"], "at least 1"),
     (["introspect", "/no/such/run"], "does not exist"),
+    (["parity", "--backends", "jax,nosuch"], "unknown backend(s) nosuch; choose from tensorflow, jax, torch, numpy"),
+    (["bench", "--backends", "jax,numpy"], "numpy: inference only, so `mnistx bench` cannot use it"),
+    (["compare", "--backends", "numpy"], "numpy: inference only, so `mnistx compare` cannot use it"),
 ])
 def test_bad_input_one_line_exit_2(args, message, tmp_path, capsys):
     args = [str(_bad_npz(tmp_path)) if a == "{bad}" else a for a in args]
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("mnistx: error:") and message in err and "\n" not in err
+
+
+def test_numpy_keras_backend_env_refused_where_it_would_train(monkeypatch, capsys):
+    """KERAS_BACKEND=numpy is a backend mnistx knows (parity's reference), but it cannot train."""
+    monkeypatch.setenv("KERAS_BACKEND", "numpy")
+    assert main(["train", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [err] and "KERAS_BACKEND=numpy is inference only" in err
 
 
 def test_no_traceback_from_the_console_entry(tmp_path):

@@ -143,3 +143,58 @@ def test_weight_locator_names_the_variable():
     loc = C.weight_locate(a, b, {"weight_paths": ["dense/kernel", "block/bn/gamma"]})
     assert loc["variable"] == "block/bn/gamma" and loc["layer"] == "block/bn"
     assert loc["max_abs_diff"] == pytest.approx(1e-3, rel=1e-3)
+
+
+def _forward_only(r):
+    """What an inference-only child (numpy) writes: no loss, gradients, saliency or trajectory."""
+    return {k: np.array(v, copy=True) for k, v in r.items()
+            if k.startswith(("weight_", "out_", "act_")) or k == "deterministic"}
+
+
+NUMPY_INFO = {"unsupported": {"gradients": "no autodiff", "training": "no autodiff"}}
+
+
+def test_inference_only_backend_is_listed_not_failed(rng):
+    """numpy lacks gradients and training: those checks are listed once per backend with the
+    reason (only the ones the others measured), never counted; its forward checks still run."""
+    a = _result(rng)
+    results = {"jax": a, "torch": _copy(a), "numpy": _forward_only(a)}
+    infos = {"jax": {}, "torch": {}, "numpy": NUMPY_INFO}
+    v = C.run_checks(results, infos, Tolerances())
+    assert v["passed"]
+    listed = {(n["backend"], n["check"]) for n in v["not_supported"]}
+    needs = {"loss", "grad_weights", "grad_input", "saliency", "trajectory_loss", "trajectory_weights",
+             "trajectory_state"}
+    assert listed == {("numpy", c) for c in needs}
+    assert {c["check"] for c in v["checks"] if c["pair"] == "jax vs numpy"} == {"weights", "outputs", "activations",
+                                                                               "argmax"}
+    assert {c["check"] for c in v["checks"] if c["pair"] == "jax vs torch"} >= needs
+    del results["torch"]["traj_state_0"], results["jax"]["traj_state_0"]  # a model without BatchNorm
+    v = C.run_checks(results, infos, Tolerances())
+    assert ("numpy", "trajectory_state") not in {(n["backend"], n["check"]) for n in v["not_supported"]}
+
+
+def test_a_training_backend_missing_gradients_still_fails(rng):
+    """Only a declared capability skips a check: missing arrays without a declaration fail."""
+    a = _result(rng)
+    v = C.run_checks({"jax": a, "torch": _forward_only(a)}, {"jax": {}, "torch": {}}, Tolerances())
+    assert not v["passed"] and "grad_weights" in C.failed_tiers(v["checks"])
+
+
+def test_oracle_names_the_backend_furthest_from_numpy(rng):
+    """Outputs 1e-7 / 4e-7 away from the NumPy reference: torch is furthest, by 4e-7 (measured in float64)."""
+    ref = _result(rng)
+    far, near = _copy(ref), _copy(ref)
+    near["out_0"][0, 0] += np.float32(1e-7)
+    far["out_0"][1, 2] += np.float32(4e-7)
+    results = {"jax": near, "torch": far, "numpy": _forward_only(ref)}
+    v = C.run_checks(results, {"jax": {}, "torch": {}, "numpy": NUMPY_INFO}, Tolerances())
+    o = v["oracle"]
+    want = float(np.abs(far["out_0"].astype(np.float64) - ref["out_0"]).max())
+    assert o["furthest"] == ["torch"] and o["backends"]["torch"]["outputs"]["max_abs_diff"] == pytest.approx(want)
+    assert o["text"].startswith(f"torch is furthest from the NumPy reference: outputs by {want:.1e}")
+    assert o["backends"]["jax"]["outputs"]["max_abs_diff"] < want
+    same = C.run_checks({"jax": _copy(ref), "numpy": _forward_only(ref)}, {"jax": {}, "numpy": NUMPY_INFO},
+                        Tolerances())["oracle"]
+    assert same["text"] == "every backend matches the NumPy reference bit for bit"
+    assert C.run_checks({"jax": ref, "torch": far}, {"jax": {}, "torch": {}}, Tolerances())["oracle"] is None

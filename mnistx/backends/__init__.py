@@ -1,7 +1,10 @@
 """The backend adapter: the ONLY package in mnistx that imports tensorflow, jax or torch.
 
-Like keras/src/backend/<name>/, each of jax.py, tensorflow.py and torch.py defines the same
-functions under the same names; the one matching `keras.backend.backend()` is selected once, here.
+Like keras/src/backend/<name>/, each of jax.py, tensorflow.py, torch.py and numpy.py defines the
+same functions under the same names (FUNCTIONS; tests/test_backend_files.py fails if one is
+missing); the one matching `keras.backend.backend()` is selected once, here. Each file also declares
+UNSUPPORTED: capability ("gradients", "training") -> the reason it cannot (numpy: no autodiff), and
+its functions for those raise errors.NotSupported; reports list them, never as failures.
 
     versions() -> dict              framework name -> version string
     device() -> str                 the device Keras computes on, e.g. "cpu (Intel Xeon ..., 2 threads)"
@@ -19,12 +22,16 @@ import importlib
 
 import keras
 
+from mnistx.config import ALL_BACKENDS
 from mnistx.errors import MnistxError
 
+FUNCTIONS = ("versions", "device", "threads", "sync", "set_tf32", "gpu_peak_bytes", "gradients",
+             "native_trainer", "has_gpu")
 NAME = keras.backend.backend()
-if NAME not in ("tensorflow", "jax", "torch"):
-    raise MnistxError(f"KERAS_BACKEND={NAME} is not supported by mnistx; use tensorflow, jax or torch")
+if NAME not in ALL_BACKENDS:
+    raise MnistxError(f"KERAS_BACKEND={NAME} is not supported by mnistx; use {', '.join(ALL_BACKENDS)}")
 _impl = importlib.import_module(f"mnistx.backends.{NAME}")
+UNSUPPORTED: dict[str, str] = _impl.UNSUPPORTED
 
 versions = _impl.versions
 device = _impl.device
@@ -43,4 +50,4 @@ def describe() -> dict:
 
     return {"backend": NAME, "versions": {"keras": keras.__version__, "numpy": numpy.__version__,
                                           **versions()},
-            "device": device(), "threads": threads(), "gpu": has_gpu()}
+            "device": device(), "threads": threads(), "gpu": has_gpu(), "unsupported": UNSUPPORTED}

@@ -8,6 +8,7 @@ import tensorflow as tf
 from mnistx.backends._common import adam_update, cpu_device
 
 EPS = 1e-7  # Keras's epsilon, for the loss clip and Adam
+UNSUPPORTED: dict[str, str] = {}  # capability -> reason; this backend can do everything
 
 
 def versions() -> dict:

@@ -79,7 +79,7 @@ def _jobs(cfg: BenchConfig, workdir: Path, present, data_path, progress) -> list
 
 
 def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=print) -> dict:
-    spawn.check_backends(cfg.backends)
+    spawn.check_backends(cfg.backends, "bench")
     if cfg.inputs == "data":
         resolve_for_children(data_path)  # a missing file fails before anything runs
     out_dir = Path(out_dir)

@@ -28,6 +28,10 @@ ARRAY_CHECKS = {
     "trajectory_state": ("trajectory", "traj_state_"),
 }
 CHECK_ORDER = [*ARRAY_CHECKS, "argmax", "checkpoint", "determinism"]
+# a capability a backend may lack (its adapter file's UNSUPPORTED) -> the checks that need it
+NEEDS = {"gradients": ("loss", "grad_weights", "grad_input", "saliency"),
+         "training": ("trajectory_loss", "trajectory_weights", "trajectory_state")}
+ORACLE = "numpy"  # the plain-NumPy forward pass every training backend is measured against
 
 
 def keys(result: dict, prefix: str) -> list[str]:
@@ -108,11 +112,11 @@ def argmax_check(a: dict, b: dict, pair: str, tier: Tier) -> dict | None:
     return {**_check("argmax", pair, stats, Tier(0.0), detail), "disagreeing": real.tolist()}
 
 
-def compare_pair(a: dict, b: dict, pair: str, tol: Tolerances) -> list[dict]:
-    """Every array check plus argmax agreement, for one pair of backends."""
+def compare_pair(a: dict, b: dict, pair: str, tol: Tolerances, skip=()) -> list[dict]:
+    """Every array check (but those in `skip`) plus argmax agreement, for one pair of backends."""
     checks = []
     for name, (tier_name, prefix) in ARRAY_CHECKS.items():
-        if not keys(a, prefix) and not keys(b, prefix):
+        if name in skip or (not keys(a, prefix) and not keys(b, prefix)):
             continue  # not measured for this model (e.g. no BatchNorm state, no float input)
         tier = getattr(tol, tier_name)
         stats, where = compare_prefix(a, b, prefix, tier)
@@ -200,12 +204,48 @@ def determinism_checks(results: dict[str, dict]) -> list[dict]:
     return out
 
 
+def not_supported(infos: dict[str, dict]) -> dict[str, dict[str, str]]:
+    """backend -> {check: reason} for the checks its backend cannot compute (e.g. numpy: no
+    gradients, no training); these are listed, never counted as failures."""
+    return {b: {c: why for cap, why in (i.get("unsupported") or {}).items() for c in NEEDS.get(cap, ())}
+            for b, i in infos.items()}
+
+
+def oracle(checks: list[dict]) -> dict | None:
+    """Each backend's outputs and activations against the NumPy forward pass of the same weights,
+    and which one is furthest from it (by the outputs' max |diff|, then the activations')."""
+    rows: dict[str, dict] = {}
+    for c in checks:
+        x, _, y = c["pair"].partition(" vs ")
+        if y == ORACLE and c["check"] in ("outputs", "activations"):
+            rows.setdefault(x, {})[c["check"]] = {k: c[k] for k in ("max_abs_diff", "excess", "passed")}
+    if not rows:
+        return None
+    zero = {"max_abs_diff": 0.0, "excess": 0.0}
+    key = {b: (r.get("outputs", zero)["max_abs_diff"], r.get("activations", zero)["max_abs_diff"])
+           for b, r in rows.items()}
+    far = max(key, key=key.get)
+    ties = [b for b in key if key[b] == key[far]]
+    out, act = rows[far].get("outputs", {**zero, "passed": True}), rows[far].get("activations")
+    who = f"{far} is" if len(ties) == 1 else f"{' and '.join(ties)} are equally"
+    text = (f"{who} furthest from the NumPy reference: outputs by {out['max_abs_diff']:.1e} "
+            f"({out['excess']:.2g}x the outputs tier)")
+    if act:
+        text += f", any layer by {act['max_abs_diff']:.1e} ({act['excess']:.2g}x the activations tier)"
+    if key[far] == (0.0, 0.0):
+        text = "every backend matches the NumPy reference bit for bit"
+    return {"reference": ORACLE, "backends": rows, "furthest": ties, "text": text}
+
+
 def run_checks(results: dict[str, dict], infos: dict[str, dict], tol: Tolerances) -> dict:
     """All checks over all pairs of backends that produced results, plus the divergence locator."""
     checks, curves, layers, located = [], {}, {}, {}
+    measured = {n for n, (_, prefix) in ARRAY_CHECKS.items() if any(keys(r, prefix) for r in results.values())}
+    cannot = {b: {c: why for c, why in d.items() if c in measured}
+              for b, d in not_supported({b: infos.get(b, {}) for b in results}).items()}
     for x, y in combinations(list(results), 2):
         pair = f"{x} vs {y}"
-        checks += compare_pair(results[x], results[y], pair, tol)
+        checks += compare_pair(results[x], results[y], pair, tol, {*cannot[x], *cannot[y]})
         if "traj_curve" in results[x] and "traj_curve" in results[y]:
             d = np.abs(results[x]["traj_curve"].astype(np.float64) - results[y]["traj_curve"])
             curves[pair] = d.max(axis=1).tolist() if d.size else []
@@ -225,7 +265,9 @@ def run_checks(results: dict[str, dict], infos: dict[str, dict], tol: Tolerances
                     "arises outside the recorded layers (ops in call(), the loss or training)"}
     checks += checkpoint_checks(infos, tol) + determinism_checks(results)
     return {"checks": checks, "curves": curves, "layers": layers, "first_divergence": located,
-            "passed": all(c["passed"] for c in checks)}
+            "not_supported": [{"backend": b, "check": c, "reason": why} for b, d in cannot.items()
+                              for c, why in d.items()],
+            "oracle": oracle(checks), "passed": all(c["passed"] for c in checks)}
 
 
 def failed_tiers(checks: list[dict]) -> set[str]:

@@ -48,6 +48,27 @@ def tier_text(atol: float, rtol: float) -> str:
     return f"{_fmt(atol)} + {_fmt(rtol)}·|a|" if rtol else _fmt(atol)
 
 
+def not_supported_lines(rows: list[dict]) -> list[str]:
+    """One line per backend: the checks it cannot compute and why (not failures)."""
+    by: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        by.setdefault((r["backend"], r["reason"]), []).append(r["check"])
+    return ["", *[f"Not supported by {b} (not counted as failures): {', '.join(cs)}; {why}."
+                  for (b, why), cs in by.items()]] if by else []
+
+
+def oracle_lines(o: dict | None) -> list[str]:
+    """The NumPy-reference column: each backend's forward pass against plain NumPy."""
+    if not o:
+        return []
+    lines = ["", f"NumPy reference (the same weights run by Keras's NumPy backend): **{o['text']}**.", "",
+             "| backend | outputs vs numpy | every layer vs numpy |", "|---|---|---|"]
+    for b, r in o["backends"].items():
+        cells = [_cell(r[k], k) if k in r else "-" for k in ("outputs", "activations")]
+        lines.append(f"| {b} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(summary: dict) -> str:
     checks = summary["checks"]
     pairs = list(dict.fromkeys(c["pair"] for c in checks if " vs " in c["pair"]))
@@ -72,11 +93,18 @@ def markdown(summary: dict) -> str:
                   "backend's trajectory moves when every weight is nudged by 1e-6 (relative).", "",
                   "| check | tier: atol + rtol·\\|a\\| | " + " | ".join(pairs) + " |",
                   "|---|---|" + "---|" * len(pairs)]
+        cannot = {(n["backend"], n["check"]) for n in summary.get("not_supported", [])}
+
+        def na(p, name):
+            who = [b for b in p.split(" vs ") if (b, name) in cannot]
+            return f"n/a: not supported by {who[0]}" if who else "-"
         for name in names:
             row = {c["pair"]: c for c in checks if c["check"] == name}
             c0 = next(iter(row.values()))
-            cells = [_cell(row[p], name) if p in row else "-" for p in pairs]
+            cells = [_cell(row[p], name) if p in row else na(p, name) for p in pairs]
             lines.append(f"| {name} | {md_cell(tier_text(c0['atol'], c0['rtol']))} | " + " | ".join(cells) + " |")
+        lines += not_supported_lines(summary.get("not_supported", []))
+    lines += oracle_lines(summary.get("oracle"))
     ck = [c for c in checks if c["check"] == "checkpoint"]
     if ck:
         lines += ["", "Checkpoint interchange (saver -> loader, max |d output| vs the loader's own):",
@@ -143,6 +171,10 @@ def heatmap(summary: dict) -> Figure:
             ax.text(j, i, _fmt(d), ha="center", va="center", fontsize=8)
             if not c["passed"]:
                 ax.add_patch(_rect(j, i))
+    for n in summary.get("not_supported", []):  # cells an inference-only backend cannot compute
+        for j, p in enumerate(pairs):
+            if n["check"] in names and n["backend"] in p.split(" vs "):
+                ax.text(j, names.index(n["check"]), "n/a", ha="center", va="center", fontsize=8, color="gray")
     im = ax.imshow(grid, cmap="viridis", vmin=-12, vmax=-2, aspect="auto")
     ax.set_xticks(range(len(pairs)), pairs, fontsize=8)
     ax.set_yticks(range(len(names)), names, fontsize=8)

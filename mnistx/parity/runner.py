@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistx import runs, spawn
-from mnistx.config import ParityConfig
+from mnistx.config import INFERENCE_BACKENDS, ParityConfig
 from mnistx.errors import MnistxError
 from mnistx.parity import checks as C
 from mnistx.parity import report, tf32
@@ -53,7 +53,8 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     if run_dir is not None:  # the run's own model spec, with the run's trained weights
         run_dir = runs.check_run_dir(run_dir)
         model = runs.read_json(run_dir / "meta.json").get("model") or str((run_dir / "model.keras").resolve())
-    present = [b for b in cfg.backends if spawn.installed(b)]
+    # inference-only backends (numpy) last: their pairs read "<backend> vs numpy", the reference second
+    present = sorted((b for b in cfg.backends if spawn.installed(b)), key=lambda b: b in INFERENCE_BACKENDS)
     not_compared = {b: f"skipped: not installed ({spawn.install_hint(b)})"
                     for b in cfg.backends if b not in present}
     start = time.perf_counter()

@@ -147,16 +147,19 @@ def run(workdir: str | Path) -> None:
     fwd, info = forward(model, data.eval_x, n_act)
     arrays.update(fwd)
     stage("forward and per-layer trace")
-    y_act = losses.shape_labels(data.eval_y[:n_act], cfg["loss"], out_last)
-    arrays.update(loss_gradients(model, [x[:n_act] for x in data.eval_x], y_act, loss_fn))
-    if cfg["loss"]["name"].endswith("crossentropy") and out_last > 1:
-        arrays.update(saliency_arrays(model, data.eval_x, data.eval_y.reshape(len(data.eval_y), -1).argmax(-1)
-                                      if data.eval_y.ndim > 1 else data.eval_y, cfg["saliency_indices"]))
-    stage("gradients and saliency")
-    y_train = losses.shape_labels(data.train_y, cfg["loss"], out_last)
-    traj, traj_info = trajectory(cfg, model.get_weights(), data.train_x, y_train)
-    arrays.update(traj)
-    stage("trajectory")
+    if "gradients" not in backends.UNSUPPORTED:  # an inference-only backend declares why (numpy)
+        y_act = losses.shape_labels(data.eval_y[:n_act], cfg["loss"], out_last)
+        arrays.update(loss_gradients(model, [x[:n_act] for x in data.eval_x], y_act, loss_fn))
+        if cfg["loss"]["name"].endswith("crossentropy") and out_last > 1:
+            arrays.update(saliency_arrays(model, data.eval_x, data.eval_y.reshape(len(data.eval_y), -1).argmax(-1)
+                                          if data.eval_y.ndim > 1 else data.eval_y, cfg["saliency_indices"]))
+        stage("gradients and saliency")
+    traj_info = {}
+    if "training" not in backends.UNSUPPORTED:
+        y_train = losses.shape_labels(data.train_y, cfg["loss"], out_last)
+        traj, traj_info = trajectory(cfg, model.get_weights(), data.train_x, y_train)
+        arrays.update(traj)
+        stage("trajectory")
     compute_s = time.perf_counter() - t0
     runs.write_npz(workdir / f"{me}.npz", **arrays)
     save_checkpoints(model, workdir, me)

@@ -1,0 +1,57 @@
+"""NumPy as the reference oracle in `mnistx parity`: every training backend's forward pass against
+Keras's NumPy backend on the same weights; what numpy cannot do is listed, never failed.
+(Runs in one leg of the matrix: its children span every backend anyway.)"""
+
+import json
+
+import pytest
+
+from mnistx.cli import main
+from mnistx.config import BACKENDS
+
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_backends()]
+NEEDS_AUTODIFF = {"loss", "grad_weights", "grad_input", "saliency", "trajectory_loss", "trajectory_weights"}
+
+
+def test_numpy_reference_on_real_mnist(tmp_path, capsys):
+    assert main(["parity", "--backends", "numpy," + ",".join(BACKENDS), "--images", "1000", "--steps", "3",
+                 "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    s = json.loads((tmp_path / "parity.json").read_text())
+    assert s["compared"] == [*BACKENDS, "numpy"]  # the inference-only backend is put last: "<b> vs numpy"
+    assert {(n["backend"], n["check"]) for n in s["not_supported"]} == {("numpy", c) for c in NEEDS_AUTODIFF}
+    assert all("no automatic differentiation" in n["reason"] for n in s["not_supported"])
+    o = s["oracle"]
+    assert set(o["backends"]) == set(BACKENDS) and set(o["furthest"]) <= set(BACKENDS)
+    assert all(r["outputs"]["passed"] and r["activations"]["passed"] for r in o["backends"].values())
+    assert "furthest from the NumPy reference" in out or "bit for bit" in out
+    ck = [c for c in s["checks"] if c["check"] == "checkpoint"]
+    assert len(ck) == 2 * 16  # 4 savers x 4 loaders, .keras and .weights.h5: numpy reads and writes both
+    md = (tmp_path / "parity.md").read_text()
+    assert "n/a: not supported by numpy" in md and "NumPy reference" in md and "numpy vs " not in md
+    assert md.count("vs numpy") >= 3
+
+
+def test_a_change_in_the_reference_copy_fails_every_backend_against_it(tmp_path):
+    """--plant changes the last backend's copy, here numpy's: each training backend's outputs now
+    differ from the reference (located in dense_1), while the training backends still agree."""
+    code = main(["parity", "--backends", "jax,torch,numpy", "--images", "500", "--steps", "2",
+                 "--plant", "1e-3", "--out", str(tmp_path)])
+    assert code == 1
+    s = json.loads((tmp_path / "parity.json").read_text())
+    bad = {(c["check"], c["pair"]) for c in s["checks"] if not c["passed"]}
+    for b in ("jax", "torch"):
+        assert ("outputs", f"{b} vs numpy") in bad and ("activations", f"{b} vs numpy") in bad
+        assert s["first_divergence"][f"{b} vs numpy"]["layer"] == "dense_1"
+        assert not s["oracle"]["backends"][b]["outputs"]["passed"]
+    assert not [c for c in bad if c[1] == "jax vs torch"]
+
+
+def test_numpy_reference_on_a_recurrent_model(tmp_path):
+    """A deep model the project did not write (Bidirectional LSTM + GRU): every layer against NumPy."""
+    assert main(["parity", "--model", "examples/models/recurrent.py:build", "--inputs", "synthetic",
+                 "--backends", "tensorflow,numpy", "--images", "64", "--steps", "2", "--out", str(tmp_path)]) == 0
+    s = json.loads((tmp_path / "parity.json").read_text())
+    rows = s["layers"]["tensorflow vs numpy"]
+    assert [r["name"] for r in rows][:2] == ["bilstm", "dropout"] and rows[-1]["name"] == "logits"
+    assert s["oracle"]["furthest"] == ["tensorflow"] and s["oracle"]["backends"]["tensorflow"]["activations"]["passed"]

@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 BACKENDS = ("tensorflow", "jax", "torch")  # the training backends: every command, every check
-INFERENCE_BACKENDS = ("numpy",)  # forward pass and checkpoints only (mnistx/backends/numpy.py)
+INFERENCE_BACKENDS = ("numpy", "openvino")  # forward pass, checkpoints, inference speed only
 ALL_BACKENDS = BACKENDS + INFERENCE_BACKENDS
 MODES = ("keras-default", "keras-tuned", "native")  # benchmark execution modes (mnistx/bench/modes.py)
 DATA_ENV = "MNISTX_DATA"  # path to a Keras-layout .npz or an IDX folder

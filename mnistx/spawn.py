@@ -15,8 +15,9 @@ from pathlib import Path
 
 from mnistx.config import ALL_BACKENDS, BACKENDS
 
-_MODULE = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy"}
-_DIST = {"tensorflow": ("tensorflow-cpu", "tensorflow"), "jax": ("jax",), "torch": ("torch",), "numpy": ("numpy",)}
+_MODULE = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy", "openvino": "openvino"}
+_DIST = {"tensorflow": ("tensorflow-cpu", "tensorflow"), "jax": ("jax",), "torch": ("torch",), "numpy": ("numpy",),
+         "openvino": ("openvino",)}
 
 
 def installed(backend: str) -> bool:

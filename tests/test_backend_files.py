@@ -51,3 +51,19 @@ def test_numpy_backend_declares_what_it_cannot_do():
     x = np.arange(3.0)
     assert npb.sync(x) is x and npb.gpu_peak_bytes() is None and not npb.has_gpu()
     assert npb.set_tf32(True) is False and npb.device().startswith("cpu (")
+
+
+@pytest.mark.needs_backends("openvino")
+def test_openvino_compiles_in_f32_unless_told_otherwise(monkeypatch):
+    """The adapter pins OpenVINO's inference precision (its CPU default is bf16 where the CPU has it)."""
+    from mnistx.backends import openvino as ovb
+
+    seen = []
+    monkeypatch.setattr(ovb, "_compile_model", lambda model, device, config: seen.append((device, config)))
+    import openvino
+
+    openvino.compile_model("graph", "CPU")
+    openvino.compile_model("graph", "CPU", {"INFERENCE_PRECISION_HINT": "bf16", "NUM_STREAMS": 1})
+    assert seen == [("CPU", {"INFERENCE_PRECISION_HINT": "f32"}),
+                    ("CPU", {"INFERENCE_PRECISION_HINT": "bf16", "NUM_STREAMS": 1})]
+    assert set(ovb.UNSUPPORTED) == {"gradients", "training"} and ovb.versions()["openvino_precision"] == "f32"

@@ -17,6 +17,7 @@ from mnistx import runs, spawn
 from mnistx.config import INFERENCE_BACKENDS, ParityConfig
 from mnistx.errors import MnistxError
 from mnistx.parity import checks as C
+from mnistx.parity.checks import ORACLE
 from mnistx.parity import report, tf32
 from mnistx.parity.sync import failed_marker
 from mnistx.prepare import prepare
@@ -53,8 +54,9 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     if run_dir is not None:  # the run's own model spec, with the run's trained weights
         run_dir = runs.check_run_dir(run_dir)
         model = runs.read_json(run_dir / "meta.json").get("model") or str((run_dir / "model.keras").resolve())
-    # inference-only backends (numpy) last: their pairs read "<backend> vs numpy", the reference second
-    present = sorted((b for b in cfg.backends if spawn.installed(b)), key=lambda b: b in INFERENCE_BACKENDS)
+    # inference-only backends last, numpy the very last: pairs read "<backend> vs numpy"
+    present = sorted((b for b in cfg.backends if spawn.installed(b)),
+                     key=lambda b: (b in INFERENCE_BACKENDS, b == ORACLE))
     not_compared = {b: f"skipped: not installed ({spawn.install_hint(b)})"
                     for b in cfg.backends if b not in present}
     start = time.perf_counter()

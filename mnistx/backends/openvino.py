@@ -1,0 +1,72 @@
+"""OpenVINO side of the adapter (see mnistx/backends/__init__.py for the shared function list).
+
+Keras's OpenVINO backend builds an OpenVINO graph of a model's forward pass and compiles it for
+Intel's CPU plugin (Keras always asks for "CPU"): inference only. mnistx uses it for forward parity,
+checkpoint loading and inference throughput; the functions that need autodiff raise `NotSupported`
+with the reason in UNSUPPORTED.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import openvino
+
+from mnistx.backends._common import cpu_device
+from mnistx.errors import NotSupported
+
+# OpenVINO's CPU plugin infers in bfloat16 by default where the CPU has it (AMX / AVX512-BF16, as on
+# this project's CI machine), and Keras's predict() passes no precision hint (its eager ops pass
+# f32): measured on the MLP, outputs 1.2e-3 from every other backend and 4 of 500 top classes
+# flipped. mnistx pins f32 for every compile, so a parity difference is a real one.
+PRECISION = "f32"
+_compile_model = openvino.compile_model
+
+
+def _compile_f32(model, device_name="AUTO", config=None):
+    """openvino.compile_model with INFERENCE_PRECISION_HINT=PRECISION unless the caller sets one."""
+    return _compile_model(model, device_name, {"INFERENCE_PRECISION_HINT": PRECISION, **(config or {})})
+
+
+openvino.compile_model = _compile_f32  # Keras's trainer calls openvino.compile_model at predict time
+INFERENCE_ONLY = "Keras's OpenVINO backend compiles forward (inference) graphs only: no gradients, no training"
+UNSUPPORTED = {"gradients": INFERENCE_ONLY, "training": INFERENCE_ONLY}
+
+
+def versions() -> dict:
+    return {"openvino": openvino.__version__.split("-")[0], "openvino_precision": PRECISION}
+
+
+def has_gpu() -> bool:
+    return False  # Keras compiles every OpenVINO model for "CPU"
+
+
+def threads() -> int:
+    """Inference threads of the CPU plugin (its 0 means one per core)."""
+    n = int(openvino.Core().get_property("CPU", "INFERENCE_NUM_THREADS") or 0)
+    return n or os.cpu_count() or 1
+
+
+def device() -> str:
+    return cpu_device(threads()) + " via OpenVINO CPU plugin"
+
+
+def sync(x):
+    return np.asarray(x)  # a compiled model's infer() returns when its outputs are computed
+
+
+def set_tf32(enabled: bool) -> bool:
+    return False  # CPU only: there is no TF32
+
+
+def gpu_peak_bytes() -> int | None:
+    return None
+
+
+def gradients(model, xs, objective):
+    raise NotSupported(UNSUPPORTED["gradients"])
+
+
+def native_trainer(model, loss_fn, learning_rate: float = 1e-3, batch_size: int = 32):
+    raise NotSupported(UNSUPPORTED["training"])

@@ -7,11 +7,16 @@ runs the same pytest command once per backend, each in a child process with KERA
 and closes with `keras-backends: N passed, N failed, N skipped`. Exit code 0 only when every
 backend passed. Without the option the plugin does nothing but offer the `keras_backend`
 fixture. The ini option `keras_home` (e.g. `backends/{backend}`) sets KERAS_HOME per backend.
+
+`--keras-backends-jobs=N` runs up to N backends' suites side by side: each one's output goes to
+a log and is printed whole when it ends (never interleaved); meanwhile one progress line every
+PROGRESS_S seconds says how far each has got.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -23,12 +28,16 @@ import pytest
 
 CHILD_ENV = "MNISTX_PYTEST_CHILD"
 KNOWN = ("tensorflow", "jax", "torch", "numpy", "openvino")
+PROGRESS_S = 10.0  # side by side: the longest the console stays quiet
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("mnistx", "Keras backends (mnistx)")
     group.addoption("--keras-backends", metavar="A,B,C", default=None,
                     help="run this test suite once per Keras backend, each in a child process")
+    group.addoption("--keras-backends-jobs", metavar="N", type=int, default=1,
+                    help="with --keras-backends: run up to N backends' suites side by side (default: 1, "
+                         "one after another; each suite's output is printed whole when it ends)")
     parser.addini("keras_home", "KERAS_HOME per backend for --keras-backends; {backend} is replaced "
                   "(e.g. backends/{backend})", default="")
 
@@ -39,10 +48,10 @@ def _child_args(args: list[str]) -> list[str]:
         if skip:
             skip = False
             continue
-        if a == "--keras-backends":
+        if a in ("--keras-backends", "--keras-backends-jobs"):
             skip = True
             continue
-        if not a.startswith("--keras-backends="):
+        if not a.startswith(("--keras-backends=", "--keras-backends-jobs=")):
             out.append(a)
     return out
 
@@ -59,20 +68,62 @@ def _counts(junit: Path) -> dict:
     return counts
 
 
-def run_backend(backend: str, args: list[str], rootdir: Path, keras_home: str) -> dict:
-    """One child pytest with KERAS_BACKEND=backend; its output passes through."""
-    junit = Path(tempfile.mkdtemp(prefix="mnistx-pytest-")) / f"{backend}.xml"
-    env = dict(os.environ, KERAS_BACKEND=backend, **{CHILD_ENV: backend})
-    if keras_home:
-        env["KERAS_HOME"] = str((rootdir / keras_home.format(backend=backend)).resolve())
-    print(f"=== KERAS_BACKEND={backend} ===", flush=True)
-    start = time.perf_counter()
-    code = subprocess.call([sys.executable, "-m", "pytest", f"--junitxml={junit}", *args], env=env,
-                           cwd=os.getcwd())
-    c = _counts(junit)
-    failed = c["failures"] + c["errors"]
-    return {"backend": backend, "code": code, "seconds": time.perf_counter() - start,
-            "passed": c["tests"] - failed - c["skipped"], "failed": failed, "skipped": c["skipped"]}
+class Leg:
+    """One backend's pytest child; `log` is None when its output passes straight through."""
+
+    def __init__(self, backend: str, args: list[str], rootdir: Path, keras_home: str, to_log: bool):
+        tmp = Path(tempfile.mkdtemp(prefix="mnistx-pytest-"))
+        self.backend, self.junit = backend, tmp / f"{backend}.xml"
+        self.log = tmp / f"{backend}.log" if to_log else None
+        env = dict(os.environ, KERAS_BACKEND=backend, **{CHILD_ENV: backend})
+        if keras_home:
+            env["KERAS_HOME"] = str((rootdir / keras_home.format(backend=backend)).resolve())
+        if not to_log:
+            print(f"=== KERAS_BACKEND={backend} ===", flush=True)
+        self.start = time.perf_counter()
+        out = open(self.log, "w") if to_log else None
+        if to_log and not any(a.startswith("--basetemp") for a in args):
+            args = [*args, f"--basetemp={tmp / 'tmp'}"]  # side by side: never share pytest's numbered tmp dirs
+        self.proc = subprocess.Popen([sys.executable, "-m", "pytest", f"--junitxml={self.junit}", *args], env=env,
+                                     cwd=os.getcwd(), stdout=out, stderr=subprocess.STDOUT if out else None)
+        if out:
+            out.close()
+
+    def progress(self) -> str:
+        """The latest `[ NN%]` pytest printed, else "starting"."""
+        found = re.findall(r"\[\s*(\d+)%\]", self.log.read_text(errors="replace")[-4000:]) if self.log else []
+        return f"{found[-1]}%" if found else "starting"
+
+    def result(self) -> dict:
+        if self.log:
+            print(f"=== KERAS_BACKEND={self.backend} ===\n{self.log.read_text(errors='replace')}", end="", flush=True)
+        c = _counts(self.junit)
+        failed = c["failures"] + c["errors"]
+        return {"backend": self.backend, "code": self.proc.returncode, "seconds": time.perf_counter() - self.start,
+                "passed": c["tests"] - failed - c["skipped"], "failed": failed, "skipped": c["skipped"]}
+
+
+def run_legs(backends: list[str], args: list[str], rootdir: Path, keras_home: str, jobs: int) -> list[dict]:
+    """Every backend's suite, up to `jobs` at a time; results in the order of `backends`."""
+    waiting, running, done = list(backends), [], {}
+    t0, last = time.perf_counter(), time.perf_counter()
+    try:
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                running.append(Leg(waiting.pop(0), args, rootdir, keras_home, to_log=jobs > 1))
+            for leg in [r for r in running if r.proc.poll() is not None]:
+                running.remove(leg)
+                done[leg.backend] = leg.result()
+            if running and jobs > 1 and time.perf_counter() - last >= PROGRESS_S:
+                last = time.perf_counter()
+                states = [f"{r.backend} {r.progress()}" for r in running] + [f"{b} waiting" for b in waiting]
+                print(f"[keras-backends {int(last - t0) // 60}:{int(last - t0) % 60:02d}] " + " · ".join(states),
+                      flush=True)
+            time.sleep(0.5 if running else 0)
+    finally:  # Ctrl-C or an error here: no suite keeps running on its own
+        for leg in running:
+            leg.proc.terminate()
+    return [done[b] for b in backends]
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -86,9 +137,13 @@ def pytest_cmdline_main(config):
         print(f"mnistx: error: --keras-backends: unknown backend(s) {', '.join(bad) or '(none)'}; "
               f"choose from {', '.join(KNOWN)}", file=sys.stderr)
         return 2
+    jobs = config.getoption("--keras-backends-jobs")
+    if jobs < 1:
+        print(f"mnistx: error: --keras-backends-jobs must be at least 1, not {jobs}", file=sys.stderr)
+        return 2
     args = _child_args(list(config.invocation_params.args))
     rootdir = Path(str(config.rootpath))
-    results = [run_backend(b, args, rootdir, config.getini("keras_home")) for b in backends]
+    results = run_legs(backends, args, rootdir, config.getini("keras_home"), jobs)
     print("\n=== keras-backends ===")
     for r in results:
         status = "ok" if r["code"] == 0 else f"FAILED (pytest exit {r['code']})"

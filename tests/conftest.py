@@ -13,11 +13,14 @@ if importlib.util.find_spec("torch") is not None:
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# Collected in one backend's run only: a backend's own loop, and the fault catalogue (tests/faults/),
-# whose checks happen before Keras loads or in children that span every backend anyway.
+# Collected in one backend's run only: a backend's own loop, and files whose work does not depend on
+# the leg's backend (their children span every backend, or they run before Keras loads): running
+# them in every leg repeated the same work three times (compare: ~4.5 min a leg). Placed so that,
+# with two legs side by side (README's test command), torch's leg about equals the other two.
 ONLY_IN = {"test_torch_graphs.py": "torch", "test_processes.py": "jax", "test_damaged_inputs.py": "jax",
            "test_fuzz_loaders.py": "jax", "test_report_escaping.py": "jax",
-           "test_cnn_e2e.py": "tensorflow", "test_numpy_oracle_e2e.py": "tensorflow"}
+           "test_cnn_e2e.py": "tensorflow", "test_parity_e2e.py": "tensorflow",
+           "test_compare_e2e.py": "torch", "test_numpy_oracle_e2e.py": "torch", "test_notebook.py": "torch"}
 
 
 def pytest_ignore_collect(collection_path, config):

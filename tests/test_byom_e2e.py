@@ -3,6 +3,7 @@ over the per-backend runs: each runs all three backends as children), the diverg
 a planted weight and on a planted computation, and bad input as one line before any work."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -148,6 +149,35 @@ def test_pytest_plugin_runs_a_project_once_per_backend():
     unknown = subprocess.run([*cmd[:-1], "--keras-backends=jax,nosuch"], cwd=demo, capture_output=True,
                              text=True, timeout=120, env=env)
     assert unknown.returncode == 2 and "unknown backend(s) nosuch" in unknown.stderr
+
+
+@only_in("jax")
+@pytest.mark.needs_backends("jax", "torch")
+def test_pytest_plugin_runs_backends_side_by_side(tmp_path):
+    """--keras-backends-jobs=2: both suites at once (each waits for the other to check in, which
+    one after another cannot pass), each one's output printed whole, the same summary."""
+    import os
+
+    from mnistx.pytest_plugin import CHILD_ENV
+
+    demo = ROOT / "tests" / "fixtures" / "demo_project"
+    env = {k: v for k, v in os.environ.items() if k != CHILD_ENV}
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--keras-backends=jax,torch"]
+    (tmp_path / "both").mkdir()
+    both = subprocess.run([*cmd, "--keras-backends-jobs=2"], cwd=demo, capture_output=True, text=True, timeout=300,
+                          env={**env, "DEMO_MEET": f"{tmp_path / 'both'}:jax,torch"})
+    assert both.returncode == 0, both.stdout[-3000:]
+    assert both.stdout.strip().splitlines()[-1] == "keras-backends: 4 passed, 0 failed, 0 skipped"
+    blocks = both.stdout.split("=== KERAS_BACKEND=")[1:]
+    assert sorted(b.split(" ===")[0] for b in blocks) == ["jax", "torch"]
+    assert all(re.search(r"^2 passed", b, re.M) for b in blocks)  # each suite's summary in its own block
+    (tmp_path / "one").mkdir()
+    one = subprocess.run(cmd, cwd=demo, capture_output=True, text=True, timeout=300,
+                         env={**env, "DEMO_MEET": f"{tmp_path / 'one'}:jax,torch", "DEMO_MEET_S": "5"})
+    assert one.returncode == 1 and "did not run side by side" in one.stdout
+    bad = subprocess.run([*cmd, "--keras-backends-jobs=0"], cwd=demo, capture_output=True, text=True, timeout=120,
+                         env=env)
+    assert bad.returncode == 2 and "--keras-backends-jobs must be at least 1" in bad.stderr
 
 
 @only_in("jax")

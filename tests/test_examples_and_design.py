@@ -23,7 +23,7 @@ def test_worksheet_example_runs_on_this_backend(tmp_path):
 
 
 def test_only_the_adapter_imports_a_framework():
-    frameworks = {"tensorflow", "jax", "jaxlib", "torch"}
+    frameworks = {"tensorflow", "jax", "jaxlib", "torch", "openvino"}
     offenders = []
     for path in (ROOT / "mnistx").rglob("*.py"):
         if "backends" in path.relative_to(ROOT / "mnistx").parts:

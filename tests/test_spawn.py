@@ -20,7 +20,7 @@ print("[jax] stage two", flush=True)
 def test_relay_and_heartbeat(tmp_path):
     said = []
     start = time.perf_counter()
-    res = spawn.run_children({"jax": [sys.executable, "-c", CHILD, "2.5"]}, tmp_path, timeout_s=60,
+    res = spawn.run_children({"jax": [sys.executable, "-c", CHILD, "4"]}, tmp_path, timeout_s=60,
                              progress=lambda m: said.append((time.perf_counter() - start, m)), heartbeat_s=1.0)
     lines = [m for _, m in said]
     assert res["jax"].ok
@@ -28,7 +28,9 @@ def test_relay_and_heartbeat(tmp_path):
                  "  [jax] stage two"):
         assert want in lines, lines
     assert not any("noise" in m for m in lines)
-    assert sum("[jax] running," in m for m in lines) >= 1  # the 2.5 s quiet spell
+    assert sum("[jax] running," in m for m in lines) >= 2  # the 4 s quiet spell
     times = [t for t, _ in said]
-    assert max(b - a for a, b in zip(times, times[1:])) < 1.0 + 0.7  # never silent past the heartbeat (+ poll)
+    # never silent past the heartbeat, plus polling and a loaded machine's slack (the suites of two
+    # backends run side by side on 2 cores); without the heartbeat the gap would be the full 4 s
+    assert max(b - a for a, b in zip(times, times[1:])) < 1.0 + 1.5
     assert lines.index("  [jax] stage one") < lines.index("  [jax] stage two")

@@ -13,8 +13,11 @@ class MnistxError(Exception):
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:
-    """An exception's text on one line, cut at a word boundary (never mid-word) with ' ...'."""
-    text = " ".join(str(exc).split())
+    """An exception's text on one line, cut at a word boundary (never mid-word) with ' ...';
+    terminal colour codes (Keras bolds parts of its messages) removed."""
+    import re
+
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).split())
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
 
 

@@ -198,3 +198,20 @@ def test_oracle_names_the_backend_furthest_from_numpy(rng):
                         Tolerances())["oracle"]
     assert same["text"] == "every backend matches the NumPy reference bit for bit"
     assert C.run_checks({"jax": ref, "torch": far}, {"jax": {}, "torch": {}}, Tolerances())["oracle"] is None
+
+
+def test_oracle_names_every_backend_tied_for_furthest(rng):
+    ref = _result(rng)
+    a, b = _copy(ref), _copy(ref)
+    a["out_0"][0, 0] += np.float32(2e-7)
+    b["out_0"][0, 0] += np.float32(2e-7)
+    v = C.run_checks({"jax": a, "torch": b, "tensorflow": _copy(ref), "numpy": _forward_only(ref)},
+                     {"jax": {}, "torch": {}, "tensorflow": {}, "numpy": NUMPY_INFO}, Tolerances())
+    assert v["oracle"]["furthest"] == ["jax", "torch"]
+    assert v["oracle"]["text"].startswith("jax and torch are equally furthest from the NumPy reference")
+
+
+def test_one_line_drops_terminal_colour_codes():
+    from mnistx.errors import one_line
+
+    assert one_line(ValueError("\x1b[1mCould not\x1b[0m infer")) == "Could not infer"

@@ -22,6 +22,15 @@ class PositionEmbedding(layers.Layer):
         pos = keras.ops.arange(0, keras.ops.shape(ids)[-1])
         return self.tokens(ids) + self.positions(pos)
 
+    def build(self, ids_shape):  # with compute_output_shape, call() no longer builds the children
+        self.tokens.build(ids_shape)
+        self.positions.build((self.length,))
+
+    def compute_output_shape(self, ids_shape):
+        # Without it, Keras infers the shape by running call() on placeholders; on the NumPy backend
+        # those are np.empty arrays, so the token ids are garbage and the lookup fails (IndexError).
+        return (*ids_shape, self.dim)
+
     def get_config(self):
         return {**super().get_config(), "vocab": self.vocab, "length": self.length, "dim": self.dim}
 

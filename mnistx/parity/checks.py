@@ -186,8 +186,8 @@ def checkpoint_checks(infos: dict[str, dict], tol: Tolerances) -> list[dict]:
                 if "skipped" in r:
                     continue
                 stats = {"max_abs_diff": r["max_abs_diff"], "excess": r["excess"]}
-                c = _check("checkpoint", pair, stats, tol.checkpoint,
-                           f".{fmt}: {r.get('argmax_disagree', 0)} argmax disagreements")
+                c = _check("checkpoint", pair, stats, tol.checkpoint, f".{fmt}: " + (
+                    r["error"] if "error" in r else f"{r.get('argmax_disagree', 0)} argmax disagreements"))
                 c["passed"] = c["passed"] and r.get("argmax_disagree", 0) == 0
                 c["format"] = fmt
                 checks.append(c)
@@ -227,7 +227,7 @@ def oracle(checks: list[dict]) -> dict | None:
     far = max(key, key=key.get)
     ties = [b for b in key if key[b] == key[far]]
     out, act = rows[far].get("outputs", {**zero, "passed": True}), rows[far].get("activations")
-    who = f"{far} is" if len(ties) == 1 else f"{' and '.join(ties)} are equally"
+    who = f"{far} is" if len(ties) == 1 else f"{', '.join(ties[:-1])} and {ties[-1]} are equally"
     text = (f"{who} furthest from the NumPy reference: outputs by {out['max_abs_diff']:.1e} "
             f"({out['excess']:.2g}x the outputs tier)")
     if act:

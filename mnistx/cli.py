@@ -10,12 +10,12 @@ import sys
 import threading
 
 from mnistx import __version__, spawn
-from mnistx.config import BACKENDS, DATA_ENV
+from mnistx.config import ALL_BACKENDS, BACKENDS, DATA_ENV
 from mnistx.errors import MnistxError, Terminated
 
 
-def _backend_arg(p, help_extra=""):
-    p.add_argument("--backend", choices=BACKENDS,
+def _backend_arg(p, help_extra="", choices=BACKENDS):
+    p.add_argument("--backend", choices=choices,
                    help="Keras backend for this job (default: $KERAS_BACKEND, else tensorflow)" + help_extra)
 
 
@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("introspect", help="save every worksheet figure for a run directory")
     p.add_argument("run_dir", help="a run directory written by `mnistx train` on any backend")
-    _backend_arg(p, "; any backend can load any run")
+    _backend_arg(p, "; any backend can load any run, the inference-only numpy and openvino too", ALL_BACKENDS)
     _data_arg(p)
     p.add_argument("--image-index", type=int, default=42, help="test image for the confidence chart "
                    "(default: %(default)s, the worksheet's)")
@@ -97,14 +97,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def _check_env_backend(args) -> None:
     """$KERAS_BACKEND, when set, must name a backend mnistx runs (Keras would raise deep inside);
-    an inference-only one (numpy) only where nothing trains: parity's children, parity, info."""
+    an inference-only one (numpy, openvino) only where nothing trains."""
     from mnistx.config import ALL_BACKENDS, INFERENCE_BACKENDS
 
     value = os.environ.get("KERAS_BACKEND")
     if value and value not in ALL_BACKENDS:
         raise MnistxError(f"KERAS_BACKEND={value} is not a backend mnistx runs; set it to one of "
                           f"{', '.join(BACKENDS)}, or unset it")
-    if value in INFERENCE_BACKENDS and not getattr(args, "worker", None) and args.command not in ("parity", "info"):
+    if value in INFERENCE_BACKENDS and not getattr(args, "worker", None) and args.command not in (
+            "parity", "info", "introspect", "bench"):
         raise MnistxError(f"KERAS_BACKEND={value} is inference only, so `mnistx {args.command}` cannot run on it; "
                           f"set it to one of {', '.join(BACKENDS)} (numpy takes part in `mnistx parity --backends`)")
 

@@ -16,9 +16,9 @@ def _backends(text: str) -> tuple[str, ...]:
     return tuple(b.strip() for b in text.split(",") if b.strip())
 
 
-def _common(p, what: str):
-    p.add_argument("--backends", type=_backends, default=BACKENDS, metavar="A,B,C",
-                   help=f"backends to {what} (default: {','.join(BACKENDS)})")
+def _common(p, what: str, default_text: str | None = None):
+    p.add_argument("--backends", type=_backends, default=None if default_text else BACKENDS, metavar="A,B,C",
+                   help=f"backends to {what} (default: {default_text or ','.join(BACKENDS)})")
     p.add_argument("--data", metavar="PATH", help="a .npz of arrays (x + y, x_train/y_train/x_test/y_test, "
                    "or x_<input name> per input), or MNIST as a .npz or IDX folder (default: "
                    "$MNISTX_DATA, else Keras's MNIST download)")
@@ -117,7 +117,8 @@ def add_compare_parser(sub) -> None:
 
     p = sub.add_parser("compare", help="the main job: train, introspect, parity and bench on every "
                        "backend; one HTML report")
-    _common(p, "compare")
+    _common(p, "compare; numpy and openvino are inference only: they load the first training "
+               "backend's run", "tensorflow,jax,torch and every installed inference-only backend")
     p.add_argument("--model", default=T.model, help=MODEL_HELP)
     _model_args(p)
     p.add_argument("--epochs", type=int, default=T.epochs, help="training epochs (default: %(default)s)")
@@ -156,9 +157,12 @@ def cmd_compare(args) -> int:
     s = run_compare(cfg, args.out, args.data)
     cols = s["columns"]
     for b, c in cols.items():
-        m = c.get("metrics", {})
+        m = c.get("metrics") or {}
+        if c["status"] == "ok" and c.get("inference_only"):  # predicted with the trainer's weights
+            m = {"test_accuracy": c["introspect"].get("test_accuracy"), "test_loss": float("nan")}
         acc = (c["reason"] if c["status"] != "ok" else f"test accuracy {m['test_accuracy']:.4f}"
                if m.get("test_accuracy") is not None else f"test loss {m['test_loss']:.4f}")
+        acc += f" (inference only: {c['meta'].get('trained_on')}'s weights)" if c.get("inference_only") else ""
         print(f"  {b:11s} {c['status']:8s} {acc}")
     p = s.get("parity") or {}
     print(f"  parity: {'PASS' if p.get('passed') else 'FAIL' if 'checks' in p else p.get('error', 'not run')}")

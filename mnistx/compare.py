@@ -1,7 +1,8 @@
 """`mnistx compare`: the worksheet, introspection, parity and the quick benchmark on every
 backend, gathered into one folder with report.html (self-contained), report.md and the JSON.
 
-    OUT/runs/<backend>/          each backend's run directory (+ introspect-<backend>/ figures)
+    OUT/runs/<backend>/          each training backend's run directory (+ introspect-<backend>/ figures)
+    OUT/runs/introspect-<b>/     an inference-only backend's figures of the first trained run
     OUT/parity/, OUT/bench/      the parity and benchmark reports
     OUT/compare.json             everything the report shows
     OUT/report.html, report.md   the report (written last, atomically)
@@ -14,43 +15,55 @@ import time
 from pathlib import Path
 
 from mnistx import runs, spawn
-from mnistx.config import BenchConfig, CompareConfig, IntrospectConfig, ParityConfig
+from mnistx.config import BACKENDS, INFERENCE_BACKENDS, BenchConfig, CompareConfig, IntrospectConfig, ParityConfig
 from mnistx.data import resolve_for_children
 from mnistx.errors import MnistxError
 
 
 def worker(workdir) -> None:
-    """Child: train on this backend, introspect, write <backend>.json."""
+    """Child: train on this backend and introspect, write <backend>.json. An inference-only backend
+    (numpy, openvino) loads the first training backend's run (cfg["from_run"]) and introspects it."""
     import keras
 
-    from mnistx import data, train
+    from mnistx import backends, data, train
     from mnistx.config import TrainConfig
     from mnistx.introspect import introspect_run
 
     workdir, cfg, _ = spawn.child_start(workdir)
     me = keras.backend.backend()
-    tc = cfg["train"]
-    run_dir = Path(cfg["out"]) / "runs" / me
-    metrics = train.train_any(TrainConfig(**tc), run_dir, cfg["data"], cfg["inputs"], cfg["loss"], cfg["int_high"])
+    cannot = backends.UNSUPPORTED.get("training")
+    run_dir = Path(cfg["from_run"] if cannot else Path(cfg["out"]) / "runs" / me)
+    metrics = None if cannot else train.train_any(TrainConfig(**cfg["train"]), run_dir, cfg["data"], cfg["inputs"],
+                                                  cfg["loss"], cfg["int_high"])
     raw = None if (run_dir / "eval.npz").is_file() else data.load(cfg["data"])
-    intro = introspect_run(run_dir, raw, run_dir / f"introspect-{me}",
-                           IntrospectConfig(image_index=cfg["image_index"]))
-    runs.write_json(workdir / f"{me}.json", {"metrics": metrics, "introspect": intro,
-                                             "meta": runs.read_json(run_dir / "meta.json"),
-                                             "run_dir": str(run_dir)})
+    figures = Path(cfg["out"]) / "runs" / f"introspect-{me}" if cannot else run_dir / f"introspect-{me}"
+    intro = introspect_run(run_dir, raw, figures, IntrospectConfig(image_index=cfg["image_index"]))
+    meta = runs.read_json(run_dir / "meta.json")
+    if cannot:  # this column's own environment; the weights are the trainer's
+        meta = {**backends.describe(), "jit_compile": "-", "trained_on": meta.get("backend")}
+    runs.write_json(workdir / f"{me}.json", {"metrics": metrics, "introspect": intro, "meta": meta,
+                                             "run_dir": str(run_dir), "inference_only": cannot})
 
 
-def _train_all(cfg: CompareConfig, out: Path, data, progress) -> dict:
+def default_backends() -> tuple[str, ...]:
+    """The training backends, and each inference-only backend that is installed."""
+    return BACKENDS + tuple(b for b in INFERENCE_BACKENDS if spawn.installed(b))
+
+
+def _train_all(cfg: CompareConfig, names, out: Path, data, progress, from_run=None) -> dict:
+    """One child per backend in `names`, one after another: train + introspect, or (from_run set,
+    inference-only backends) introspect that run. Returns backend -> column."""
     workdir = out / "work"
     workdir.mkdir(parents=True, exist_ok=True)
-    for b in cfg.backends:
+    for b in names:
         (workdir / f"{b}.json").unlink(missing_ok=True)
     runs.write_json(workdir / "config.json", {"train": dataclasses.asdict(cfg.train), "data": data,
                                               "out": str(out), "image_index": cfg.image_index,
-                                              "inputs": cfg.inputs, "loss": cfg.loss, "int_high": cfg.int_high})
-    present = [b for b in cfg.backends if spawn.installed(b)]
+                                              "inputs": cfg.inputs, "loss": cfg.loss, "int_high": cfg.int_high,
+                                              "from_run": from_run})
+    present = [b for b in names if spawn.installed(b)]
     cols = {b: {"status": "missing", "reason": f"not installed ({spawn.install_hint(b)})"}
-            for b in cfg.backends if b not in present}
+            for b in names if b not in present}
     jobs = {b: spawn.mnistx_argv("compare", "--worker", workdir) for b in present}
     done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, parallel=False, progress=progress)
     for b in present:
@@ -68,7 +81,13 @@ def _train_all(cfg: CompareConfig, out: Path, data, progress) -> dict:
 def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> dict:
     from mnistx import modelspec
 
-    spawn.check_backends(cfg.backends, "compare")
+    if cfg.backends is None:
+        cfg = dataclasses.replace(cfg, backends=default_backends())
+    spawn.check_backends(cfg.backends)
+    trainers = [b for b in cfg.backends if b in BACKENDS]
+    if not trainers:
+        raise MnistxError(f"{', '.join(cfg.backends)}: inference only; compare needs a training backend "
+                          f"({', '.join(BACKENDS)}) to train the model that the others load")
     modelspec.parse(cfg.train.model)  # an unknown model fails before any child starts
     data_s = resolve_for_children(data_path) if cfg.inputs == "data" else None
     if cfg.bench not in ("quick", "full", "none"):
@@ -76,8 +95,16 @@ def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> 
     out = Path(out_dir)
     start = time.perf_counter()
     progress(f"[1/4] training + introspection ({cfg.train.model}, {cfg.train.epochs} epochs) "
-             f"on {', '.join(cfg.backends)}")
-    cols = _train_all(cfg, out, data_s, progress)
+             f"on {', '.join(trainers)}")
+    cols = _train_all(cfg, trainers, out, data_s, progress)
+    viewers = [b for b in cfg.backends if b not in trainers]
+    first = next((b for b in trainers if cols[b]["status"] == "ok"), None)
+    if viewers and first:
+        progress(f"      inference only: {', '.join(viewers)} load {first}'s trained run")
+        cols.update(_train_all(cfg, viewers, out, data_s, progress, from_run=cols[first]["run_dir"]))
+    elif viewers:
+        cols.update({b: {"status": "failed", "reason": "no training backend produced a run to load"} for b in viewers})
+    cols = {b: cols[b] for b in cfg.backends}
     ok = [b for b in cfg.backends if cols[b]["status"] == "ok"]
     parity = None
     if len(ok) >= 2:

@@ -140,7 +140,7 @@ class BenchConfig:
 
 @dataclass(frozen=True)
 class CompareConfig:
-    backends: tuple[str, ...] = BACKENDS
+    backends: tuple[str, ...] | None = None  # None: BACKENDS and the installed INFERENCE_BACKENDS
     train: TrainConfig = field(default_factory=TrainConfig)
     image_index: int = IntrospectConfig.image_index
     parity_images: int = ParityConfig.n_images

@@ -6,7 +6,7 @@ import json
 import subprocess
 
 from mnistx import spawn
-from mnistx.config import BACKENDS
+from mnistx.config import ALL_BACKENDS, BACKENDS
 
 
 def probe(backend: str, timeout_s: float = 180.0) -> dict:
@@ -26,14 +26,15 @@ def probe(backend: str, timeout_s: float = 180.0) -> dict:
     return {**row, **json.loads(lines[-1])}
 
 
-def probe_all(backends=BACKENDS) -> list[dict]:
-    return [probe(b) for b in backends]
+def probe_all(backends=ALL_BACKENDS) -> list[dict]:
+    return [{**probe(b), "trains": b in BACKENDS} for b in backends]
 
 
 def format_table(rows: list[dict]) -> str:
-    lines = [f"{'backend':11s} {'version':12s} {'keras':8s} device"]
+    lines = [f"{'backend':11s} {'version':12s} {'keras':8s} {'trains':7s} device"]
     for r in rows:
         detail = r.get("error") or r.get("device", "")
         keras_v = r.get("versions", {}).get("keras", "-")
-        lines.append(f"{r['backend']:11s} {r['version'] or '-':12s} {keras_v:8s} {detail}")
+        kind = "yes" if r.get("trains", True) else "no"  # numpy, openvino: inference only
+        lines.append(f"{r['backend']:11s} {r['version'] or '-':12s} {keras_v:8s} {kind:7s} {detail}")
     return "\n".join(lines)

@@ -90,9 +90,12 @@ class Leg:
             out.close()
 
     def progress(self) -> str:
-        """The latest `[ NN%]` pytest printed, else "starting"."""
-        found = re.findall(r"\[\s*(\d+)%\]", self.log.read_text(errors="replace")[-4000:]) if self.log else []
-        return f"{found[-1]}%" if found else "starting"
+        """How many tests pytest -q has reported (its dots, F, E, s, x), and its latest `[ NN%]`."""
+        text = self.log.read_text(errors="replace") if self.log else ""
+        lines = [m.group(1) for m in re.finditer(r"^([.FEsxX]+)[ \t]*(?:\[\s*\d+%\])?$", text, re.M)]
+        pct = re.findall(r"\[\s*(\d+)%\]", text[-4000:])
+        done = sum(len(x) for x in lines)
+        return f"{done} tests" + (f" ({pct[-1]}%)" if pct else "")
 
     def result(self) -> dict:
         if self.log:

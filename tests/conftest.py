@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ONLY_IN = {"test_torch_graphs.py": "torch", "test_processes.py": "jax", "test_damaged_inputs.py": "jax",
            "test_fuzz_loaders.py": "jax", "test_report_escaping.py": "jax",
            "test_cnn_e2e.py": "tensorflow", "test_parity_e2e.py": "tensorflow",
-           "test_compare_e2e.py": "torch", "test_numpy_oracle_e2e.py": "torch", "test_notebook.py": "torch"}
+           "test_compare_e2e.py": "torch", "test_inference_backends_e2e.py": "tensorflow", "test_notebook.py": "torch"}
 
 
 def pytest_ignore_collect(collection_path, config):
@@ -30,6 +30,21 @@ def pytest_ignore_collect(collection_path, config):
 
         return keras.backend.backend() != want
     return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """`@pytest.mark.only_in("jax")`: the test runs in that backend's leg only (its work does not
+    depend on the leg's backend); the other legs deselect it, so it is neither repeated nor skipped."""
+    marked = [i for i in items if i.get_closest_marker("only_in")]
+    if not marked:
+        return
+    import keras
+
+    me = keras.backend.backend()
+    drop = [i for i in marked if me not in i.get_closest_marker("only_in").args]
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = [i for i in items if i not in drop]
 
 
 REQUIRE_ALL = "MNISTX_REQUIRE_ALL_BACKENDS"  # .ci/run sets it: there a missing backend fails, never skips

@@ -19,14 +19,6 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
 ME = keras.backend.backend()
 
-def only_in(backend: str):
-    """Define the test only in that backend's run (its children span all three backends anyway),
-    so the other runs neither repeat nor skip it."""
-    def mark(fn):
-        return fn if ME == backend else None
-    return mark
-
-
 # model -> extra CLI args; each runs in one backend's matrix run (all three backends as children)
 EXAMPLES = {
     "tensorflow": {"mobilenet": ["--inputs", "synthetic", "--images", "32"], "subclassed": ["--images", "500"]},
@@ -50,7 +42,7 @@ def test_example_model_parity(name, tmp_path):
     assert len(next(iter(s["layers"].values()))) >= 4  # per-layer records, nested/subclassed too
 
 
-@only_in("torch")
+@pytest.mark.only_in("torch")
 @pytest.mark.needs_backends()
 def test_planted_weight_in_a_deep_model_is_located(tmp_path):
     args = ["parity", "--model", "examples/models/mobilenet.py:build", "--inputs", "synthetic",
@@ -63,7 +55,7 @@ def test_planted_weight_in_a_deep_model_is_located(tmp_path):
     assert "tensorflow vs jax" not in s["first_divergence"]
 
 
-@only_in("tensorflow")
+@pytest.mark.only_in("tensorflow")
 @pytest.mark.needs_backends()
 def test_planted_computation_is_located(tmp_path):
     """A custom layer that adds 1e-3 on torch only: located to that layer, the rest agree."""
@@ -129,7 +121,7 @@ def test_model_that_raises_is_one_line(tmp_path, capsys):
     assert "build() raised RuntimeError: no GPU budget" in _one_line(capsys)
 
 
-@only_in("jax")
+@pytest.mark.only_in("jax")
 @pytest.mark.needs_backends("jax", "torch")
 def test_pytest_plugin_runs_a_project_once_per_backend():
     import os
@@ -151,7 +143,7 @@ def test_pytest_plugin_runs_a_project_once_per_backend():
     assert unknown.returncode == 2 and "unknown backend(s) nosuch" in unknown.stderr
 
 
-@only_in("jax")
+@pytest.mark.only_in("jax")
 @pytest.mark.needs_backends("jax", "torch")
 def test_pytest_plugin_runs_backends_side_by_side(tmp_path):
     """--keras-backends-jobs=2: both suites at once (each waits for the other to check in, which
@@ -180,7 +172,7 @@ def test_pytest_plugin_runs_backends_side_by_side(tmp_path):
     assert bad.returncode == 2 and "--keras-backends-jobs must be at least 1" in bad.stderr
 
 
-@only_in("jax")
+@pytest.mark.only_in("jax")
 @pytest.mark.needs_backends("jax", "torch")
 def test_python_api_and_assert_backends_agree(tmp_path, rng):
     import mnistx

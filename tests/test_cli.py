@@ -45,8 +45,8 @@ def _bad_npz(tmp_path):
     (["train", "--epochs", "0"], "at least 1"),
     (["introspect", "/no/such/run"], "does not exist"),
     (["parity", "--backends", "jax,nosuch"], "unknown backend(s) nosuch; choose from tensorflow, jax, torch, numpy"),
-    (["bench", "--backends", "jax,numpy"], "numpy: inference only, so `mnistx bench` cannot use it"),
-    (["compare", "--backends", "numpy"], "numpy: inference only, so `mnistx compare` cannot use it"),
+    (["compare", "--backends", "numpy,openvino"], "numpy, openvino: inference only; compare needs a training backend"),
+    (["ci", "init", "--backends", "jax,numpy"], "numpy: inference only, so `mnistx ci init` cannot use it"),
 ])
 def test_bad_input_one_line_exit_2(args, message, tmp_path, capsys):
     args = [str(_bad_npz(tmp_path)) if a == "{bad}" else a for a in args]

@@ -6,29 +6,33 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from unittest.mock import ANY
 
 import keras
 import pytest
 
 from mnistx import backends, spawn
 from mnistx.cli import main
-from mnistx.config import BACKENDS
+from mnistx.config import ALL_BACKENDS, BACKENDS
 
 ME = keras.backend.backend()
 OTHER = next(b for b in BACKENDS if b != ME)
 
 
+@pytest.mark.only_in("jax")  # info probes every backend in children, whichever leg runs it
 def test_info_json_describes_every_installed_backend():
     r = subprocess.run(spawn.mnistx_argv("info", "--json"), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     rows = {row["backend"]: row for row in json.loads(r.stdout)}
-    assert set(rows) == set(BACKENDS)
+    assert set(rows) == set(ALL_BACKENDS) and [b for b in rows if rows[b]["trains"]] == list(BACKENDS)
     for b, row in rows.items():
         if spawn.installed(b):
             assert row["versions"]["keras"] == keras.__version__ and row["device"].startswith(("cpu", "gpu")), row
-            assert row["version"] == spawn.version(b)
+            assert row["version"] == spawn.version(b) and row["unsupported"] == ({} if row["trains"] else
+                                                                                  {"gradients": ANY, "training": ANY})
     table = subprocess.run(spawn.mnistx_argv("info"), capture_output=True, text=True, timeout=300).stdout
-    assert all(line.split()[0] in ("backend", *BACKENDS) for line in table.strip().splitlines())
+    kinds = {line.split()[0]: line.split()[3] for line in table.strip().splitlines()[1:]}
+    assert kinds == {**{b: "yes" for b in BACKENDS}, "numpy": "no", "openvino": "no"}, table
 
 
 @pytest.mark.needs_backends()

@@ -11,7 +11,7 @@ import keras
 import pytest
 
 from mnistx.cli import main
-from mnistx.config import BACKENDS
+from mnistx.config import BACKENDS, INFERENCE_BACKENDS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.needs_backends()]
 OTHER = next(b for b in BACKENDS if b != keras.backend.backend())
@@ -38,6 +38,7 @@ def images_loaded(dom: str) -> tuple[int, int]:
     return ok, total
 
 
+@pytest.mark.needs_backends(*BACKENDS, "openvino")
 def test_compare_report_for_every_backend(tmp_path, monkeypatch):
     out = tmp_path / "cmp"
     opened = tmp_path / "opened.txt"  # --open: $BROWSER is a script that records the URL it got
@@ -45,26 +46,35 @@ def test_compare_report_for_every_backend(tmp_path, monkeypatch):
     assert main(["compare", *SMALL, "--bench", "quick", "--out", str(out), "--open"]) == 0
     assert opened.read_text() == (out / "report.html").resolve().as_uri()
     s = json.loads((out / "compare.json").read_text())
-    assert [c["status"] for c in s["columns"].values()] == ["ok"] * 3
-    assert s["parity"]["passed"] and len(s["bench"]["summary"]) == 9  # 3 backends x 3 modes
+    cols = s["columns"]  # by default: the three that train, then every installed inference-only one
+    assert list(cols) == [*BACKENDS, *INFERENCE_BACKENDS] and [c["status"] for c in cols.values()] == ["ok"] * 5
+    assert s["parity"]["passed"] and len(s["bench"]["summary"]) == 9  # 3 training backends x 3 modes
+    assert s["parity"]["oracle"]["furthest"] and set(s["parity"]["compared"]) == set(cols)
+    trained = cols[BACKENDS[0]]["metrics"]["test_accuracy"]
+    for b in INFERENCE_BACKENDS:  # the first trainer's weights, predicted here: the same test accuracy
+        assert cols[b]["inference_only"] and cols[b]["meta"]["trained_on"] == BACKENDS[0]
+        assert abs(cols[b]["introspect"]["test_accuracy"] - trained) <= 2 / 10_000, (b, trained)
+        assert "not supported by" in cols[b]["introspect"]["skipped"]["saliency"]
+        assert s["bench"]["backends"][b]["models"]["mlp"]["inference"]["512"]["images_per_s"] > 0
     dom, png = render(out / "report.html", tmp_path)
     ok, total = images_loaded(dom)
-    # samples + 6 figure rows x 3 backends + 3 parity + 3 bench plots
-    assert ok == total == 1 + 6 * 3 + 4 + 3  # parity: heatmap, layers, divergence, saliency
-    for b in BACKENDS:
+    # samples + 6 figure rows x 3 trainers + 5 (no saliency) x 2 inference-only + 4 parity + 3 bench plots
+    assert ok == total == 1 + 6 * 3 + 5 * 2 + 4 + 3  # parity: heatmap, layers, divergence, saliency
+    for b in cols:
         assert f'id="col-{b}" data-status="ok"' in dom
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     md = (out / "report.md").read_text()
     assert "## Parity" in md and "## Timing" in md and "| test accuracy |" in md
     for part in ("Checkpoint interchange", "Determinism", "Why each tier is what it is", "Steady train step",
-                 "Inference, images/s", "x native =", "speed targets for the worksheet MLP"):
+                 "Inference, images/s", "x native =", "speed targets for the worksheet MLP",
+                 "NumPy reference", "not supported by numpy", "inference only, loads tensorflow"):
         assert part in md and part in dom, part  # the page says what report.md says
 
 
 def test_failed_backend_is_marked_and_the_report_still_appears(tmp_path, monkeypatch):
     monkeypatch.setenv("MNISTX_FAULT", OTHER)
     out = tmp_path / "cmp"
-    assert main(["compare", *SMALL, "--bench", "none", "--out", str(out)]) == 1
+    assert main(["compare", *SMALL, "--bench", "none", "--backends", ",".join(BACKENDS), "--out", str(out)]) == 1
     s = json.loads((out / "compare.json").read_text())
     assert s["columns"][OTHER]["status"] == "failed"
     assert "fault injected" in s["columns"][OTHER]["reason"]

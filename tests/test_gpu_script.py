@@ -26,12 +26,7 @@ def _load(name):
     return module
 
 
-def _torch_run_only(fn):
-    """Its children span every backend (and torch's graph check): defined once, in the torch run."""
-    return fn if keras.backend.backend() == "torch" else None
-
-
-@_torch_run_only
+@pytest.mark.only_in("torch")  # its children span every backend (and torch's graph check)
 @pytest.mark.e2e
 @pytest.mark.needs_backends()
 def test_gpu_script_cpu_path(tmp_path):

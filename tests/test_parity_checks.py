@@ -69,7 +69,11 @@ def test_excess_matches_numpy_isclose(rng):
 def test_zero_tier_fails_any_difference_and_reports_inf():
     s = C.compare_arrays(np.ones(3), np.array([1.0, 1.0, 1.0 + 2 ** -20]), Tier(0.0, 0.0))
     assert s["excess"] == float("inf") and s["max_abs_diff"] == pytest.approx(2 ** -20)
+    # identical arrays pass a zero tier: |a - b| / bound is 0/0 there, which must read 0, not inf
+    # (without compare_arrays' d == 0 guard this is nan -> inf and the weights check always fails)
     assert C.compare_arrays(np.ones(3), np.ones(3), Tier(0.0))["excess"] == 0
+    assert C.compare_arrays(np.array([np.nan, 1.0]), np.array([np.nan, 1.0]), Tier(0.0))["excess"] == 0
+    assert C.compare_arrays(np.array([np.nan, 1.0]), np.array([0.0, 1.0]), Tier(0.0))["excess"] == float("inf")
 
 
 def test_noise_floor_allows_the_models_own_sensitivity(rng):

@@ -58,13 +58,16 @@ def markdown(summary: dict) -> str:
     for a in summary["accuracy"]["rows"]:
         if a.get("error"):
             lines.append(f"| {a['backend']} | {a['model']} | {a['mode']} | {a['error']} |||||||")
+    for b, model, why in sorted({(a["backend"], a["model"], a["not_supported"]) for a in summary["accuracy"]["rows"]
+                                 if a.get("not_supported")}):
+        lines.append(f"| {b} | {model} | every mode | not supported by {b}: {why} |||||||")
     lines += ["", "Steady train step, ms (median, p5-p95):", "",
               "| backend | model | mode | " + " | ".join(f"b={b}" for b in summary["config"]["step_batch_sizes"]) + " |",
               "|---|---|---|" + "---|" * len(summary["config"]["step_batch_sizes"])]
     for b, res in bk.items():
         for model, mres in res.get("models", {}).items():
             for mode, r in mres["modes"].items():
-                if "error" in r:
+                if "error" in r or "not_supported" in r:
                     continue
                 cells = [spread_text(s, 1e3, 3) for s in (r["steps"][str(b)] for b in summary["config"]["step_batch_sizes"])]
                 lines.append(f"| {b} | {model} | {mode} | " + " | ".join(cells) + " |")
@@ -153,8 +156,10 @@ def write(summary: dict, out_dir) -> dict:
     summary["goals"] = goals(summary)
     paths = {"json": runs.write_json(out_dir / "bench.json", summary),
              "markdown": runs.write_text(out_dir / "bench.md", markdown(summary))}
-    if summary["summary"]:
-        for name, fn in (("epoch", epoch_plot), ("throughput", throughput_plot), ("overhead", overhead_plot)):
+    inferred = any(m.get("inference") for r in summary["backends"].values() for m in r.get("models", {}).values())
+    for name, fn, have in (("epoch", epoch_plot, summary["summary"]), ("throughput", throughput_plot, inferred),
+                           ("overhead", overhead_plot, summary["summary"])):
+        if have:  # inference-only backends alone: throughput only
             paths[name] = runs.save_figure(fn(summary), out_dir / f"bench-{name}.png")
     return {k: str(v) for k, v in paths.items()}
 

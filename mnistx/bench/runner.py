@@ -7,7 +7,8 @@ Result schema (bench.json, "mnistx.bench/1"):
                   peak_rss_bytes, gpu_peak_bytes, models: name -> {params, build_seconds,
                   modes: mode -> {settings{jit_compile, steps_per_execution}, first_call_seconds,
                   steps: batch -> stats (s/step), epoch: stats (s), epoch_samples,
-                  test_accuracy_after_epoch}, inference: batch -> stats + images_per_s}}
+                  test_accuracy_after_epoch} | {error} | {not_supported: reason} (an inference-only
+                  backend), inference: batch -> stats + images_per_s}}
                 or {error, log_tail} when the child failed or the backend is not installed
   accuracy      rows {backend, model, mode, accuracy, in_band}; band; passed
   summary       rows {backend, model, mode, epoch_s, step32_ms, keras_over_native}
@@ -36,6 +37,7 @@ def accuracy_rows(backends: dict, band, banded=("mlp", "cnn")) -> list[dict]:
                 acc = r.get("test_accuracy_after_epoch")
                 rows.append({"backend": b, "model": model, "mode": mode, "accuracy": acc,
                              "loss": r.get("test_loss_after_epoch"), "error": r.get("error"),
+                             "not_supported": r.get("not_supported"),
                              "in_band": (band[0] <= acc <= band[1]) if model in banded and acc is not None
                              else None})
     return rows
@@ -47,7 +49,7 @@ def summary_rows(backends: dict) -> list[dict]:
         for model, mres in res.get("models", {}).items():
             native = mres["modes"].get("native", {}).get("epoch", {}).get("median")
             for mode, r in mres["modes"].items():
-                if "error" in r:
+                if "error" in r or "not_supported" in r:
                     continue
                 e = r["epoch"]["median"]
                 rows.append({"backend": b, "model": model, "mode": mode, "epoch_s": e,
@@ -79,7 +81,7 @@ def _jobs(cfg: BenchConfig, workdir: Path, present, data_path, progress) -> list
 
 
 def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=print) -> dict:
-    spawn.check_backends(cfg.backends, "bench")
+    spawn.check_backends(cfg.backends)  # inference-only backends: inference throughput, modes listed
     if cfg.inputs == "data":
         resolve_for_children(data_path)  # a missing file fails before anything runs
     out_dir = Path(out_dir)

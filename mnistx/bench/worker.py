@@ -65,7 +65,8 @@ def bench_model(job: dict, cfg: dict, progress) -> dict:
     ex, ey = data.eval_x, losses.shape_labels(data.eval_y, job["loss"], out_last)
     result = {"model": job["label"], "spec": job["model"], "params": int(model.count_params()),
               "build_seconds": build_s, "classifier": classifier, "loss": job["loss"]["name"], "modes": {}}
-    for mode in cfg["modes"]:
+    cannot = backends.UNSUPPORTED.get("training")
+    for mode in cfg["modes"] if not cannot else ():
         progress(f"{job['label']} {mode} ...")
         t0 = time.perf_counter()
         try:
@@ -76,6 +77,9 @@ def bench_model(job: dict, cfg: dict, progress) -> dict:
             result["modes"][mode] = {"error": f"cannot run this model: {type(exc).__name__}: {msg}"}
             progress(f"{job['label']} {mode}: {result['modes'][mode]['error']}")
         model.set_weights(init)
+    if cannot:  # an inference-only backend (numpy, openvino): the modes are listed with the reason
+        result["modes"] = {mode: {"not_supported": cannot} for mode in cfg["modes"]}
+        progress(f"{job['label']}: training modes not supported ({cannot}); inference only")
     result["inference"] = inference(model, ex, cfg["infer_batch_sizes"])
     return result
 

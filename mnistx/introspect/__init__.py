@@ -27,6 +27,7 @@ def load_run_model(run_dir):
     imported first, so its registered custom classes are known)."""
     import keras
 
+    from mnistx import backends  # noqa: F401  the adapter first: e.g. OpenVINO's f32 pin must precede predict()
     from mnistx.errors import MnistxError, one_line
 
     run_dir = runs.check_run_dir(run_dir)
@@ -46,18 +47,22 @@ def load_run_model(run_dir):
 
 def make_figures(model, raw: MNIST, probs: np.ndarray, history: dict,
                  cfg: IntrospectConfig = IntrospectConfig()) -> dict:
-    """name -> Figure for every name in FIGURES; probs (N_test, 10) from `model`."""
+    """name -> Figure for every name in FIGURES (saliency only where the backend has gradients);
+    probs (N_test, 10) from `model`."""
     from mnistx.models import first_weighted_layer
 
     x_test, labels = normalize(raw.x_test), raw.y_test.astype(np.int64)
     if not 0 <= cfg.image_index < len(x_test):
         raise IndexError(f"image index {cfg.image_index} outside the {len(x_test)} test images")
+    from mnistx import backends
+
     layer = first_weighted_layer(model)
     idx = np.array([i for i in cfg.saliency_indices if i < len(x_test)], dtype=np.int64)
-    maps = saliency(model, x_test[idx], labels[idx])
+    gradients = "gradients" not in backends.UNSUPPORTED  # numpy, openvino: no saliency
+    maps = saliency(model, x_test[idx], labels[idx]) if gradients else None
     import keras
 
-    return {
+    figures = {
         "samples": sample_grid(raw.x_train, raw.y_train, cfg.n_samples),
         "weights": first_layer_weights(keras.ops.convert_to_numpy(layer.kernel), cfg.n_neurons,
                                        layer.name),
@@ -66,8 +71,16 @@ def make_figures(model, raw: MNIST, probs: np.ndarray, history: dict,
         "misclassified": misclassified_grid(x_test, probs, labels, cfg.n_errors),
         "curves": training_curves(history),
         "confusion": confusion_matrix(probs, labels),
-        "saliency": saliency_grid(x_test[idx], {keras.backend.backend(): maps}, labels[idx]),
     }
+    if gradients:
+        figures["saliency"] = saliency_grid(x_test[idx], {keras.backend.backend(): maps}, labels[idx])
+    return figures
+
+
+def _no_gradients() -> str:
+    from mnistx import backends
+
+    return f"not supported by {backends.NAME}: {backends.UNSUPPORTED.get('gradients', '')}"
 
 
 def introspect_run(run_dir, raw: MNIST, out_dir=None, cfg: IntrospectConfig = IntrospectConfig()) -> dict:
@@ -104,6 +117,7 @@ def introspect_run(run_dir, raw: MNIST, out_dir=None, cfg: IntrospectConfig = In
         "max_abs_prob_diff": float(np.abs(probs - saved).max()),
         "test_accuracy": float((probs.argmax(1) == raw.y_test).mean()),
         "figures": paths,
+        "skipped": {} if "saliency" in paths else {"saliency": _no_gradients()},
     }
     runs.write_json(out_dir / "introspect.json", summary)
     return summary

@@ -73,7 +73,13 @@ def figures_for(model, xs: list, y: np.ndarray, outputs: np.ndarray, history: di
         i = min(max(image_index, 0), len(images) - 1)
         figs["confidence"] = confidence(images[i], outputs[i], labels[i], f"Evaluation sample #{i}")
         figs["misclassified"] = misclassified_grid(images, outputs, labels)
-        if np.issubdtype(xs[0].dtype, np.floating):
+        from mnistx import backends
+
+        if "gradients" in backends.UNSUPPORTED:
+            from mnistx.introspect import _no_gradients
+
+            skipped["saliency"] = _no_gradients()
+        elif np.issubdtype(xs[0].dtype, np.floating):
             idx = np.arange(min(5, len(images)))
             maps = saliency(model, [x[idx] for x in xs], labels[idx])
             maps = maps.max(-1) if maps.ndim == 4 else maps

@@ -29,9 +29,16 @@ def backend_rows(summary: dict) -> list[tuple[str, dict]]:
         except (KeyError, TypeError, ZeroDivisionError):
             return "-"
 
+    def trained(c):
+        if c.get("inference_only"):
+            return f"no: inference only, loads {c['meta'].get('trained_on')}'s run ({c['inference_only']})"
+        return "here"
+
     spec = [
         ("status", lambda c: "ok"),
-        ("test accuracy", lambda c: f"{c['metrics']['test_accuracy']:.4f}"),
+        ("trained", trained),
+        ("test accuracy", lambda c: f"{c['metrics']['test_accuracy']:.4f}" if c.get("metrics") else
+         f"{c['introspect']['test_accuracy']:.4f} (predicted here)"),
         ("test loss", lambda c: f"{c['metrics']['test_loss']:.4f}"),
         ("seconds / epoch (fit)", lambda c: f"{sum(c['metrics']['seconds_per_epoch']) / len(c['metrics']['seconds_per_epoch']):.2f}"),
         ("misclassified (of 10,000)", lambda c: f"{round((1 - c['introspect']['test_accuracy']) * c['introspect']['test_images'])}"),
@@ -41,6 +48,14 @@ def backend_rows(summary: dict) -> list[tuple[str, dict]]:
         ("threads", lambda c: str(c["meta"]["threads"])),
     ]
     return [(label, {b: cell(b, fn) for b in cols}) for label, fn in spec]
+
+
+def skipped(summary: dict, backend: str, name: str) -> str:
+    """Why a column has no `name` figure (its status, or introspect's reason for skipping it)."""
+    c = summary["columns"][backend]
+    if c["status"] != "ok":
+        return f"{c['status'].upper()}: {c['reason']}"
+    return c.get("introspect", {}).get("skipped", {}).get(name) or "no figure"
 
 
 def figure(summary: dict, backend: str, name: str) -> str | None:

@@ -6,12 +6,12 @@ import base64
 import html
 from pathlib import Path
 
-from mnistx.report import FIGURE_ROWS, backend_rows, figure, md_html, stage_files
+from mnistx.report import FIGURE_ROWS, backend_rows, figure, md_html, skipped, stage_files
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:24px;max-width:1500px;color:#222}
 table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}
-th{background:#f4f4f4}.failed,.missing{background:#fde8e8;color:#900}.ok{background:#e8f6e8}
+th{background:#f4f4f4}.failed,.missing{background:#fde8e8;color:#900}.ok{background:#e8f6e8}.skipped{color:#666}
 .row{display:grid;gap:10px}.row figure{margin:0;border:1px solid #ddd;padding:6px}
 .row img{width:100%}figcaption{font-weight:bold;text-align:center}.pass{color:#070}.fail{color:#b00}
 """
@@ -56,8 +56,9 @@ def _figures(summary: dict) -> str:
     for name, heading in FIGURE_ROWS:
         cells = "".join(
             f'<figure data-backend="{e(b)}"><figcaption>{e(b)}</figcaption>'
-            + (_img(figure(summary, b, name), f"{b} {name}") if c["status"] == "ok"
-               else f'<p class="{e(c["status"])}">{e(c["status"].upper())}: {e(c["reason"])}</p>')
+            + (_img(figure(summary, b, name), f"{b} {name}") if figure(summary, b, name)
+               else f'<p class="{e(c["status"] if c["status"] != "ok" else "skipped")}">'
+                    f'{e(skipped(summary, b, name))}</p>')
             + "</figure>" for b, c in cols.items())
         parts.append(f'<h3>{heading}</h3><div class="row" style="grid-template-columns:repeat({n},1fr)">{cells}</div>')
     return "".join(parts)

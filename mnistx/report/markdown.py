@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mnistx.report import FIGURE_ROWS, backend_rows, figure, stage_files
+from mnistx.report import FIGURE_ROWS, backend_rows, figure, skipped, stage_files
 
 
 def _rel(path, out: Path) -> str:
@@ -33,7 +33,7 @@ def render_markdown(summary: dict, out: Path) -> str:
     for name, heading in FIGURE_ROWS:
         lines += ["", f"## {heading}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols),
                   "| " + " | ".join(f"![{b}]({_rel(figure(summary, b, name), out)})" if figure(summary, b, name)
-                                    else cols[b]["status"].upper() for b in cols) + " |"]
+                                    else skipped(summary, b, name).replace("|", "/") for b in cols) + " |"]
     lines += _stage(summary, "parity", "Parity", "Parity needs at least two backends that trained.")
     lines += _stage(summary, "bench", "Timing", "Benchmark skipped.")
     return "\n".join(lines) + "\n"

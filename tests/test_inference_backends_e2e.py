@@ -62,3 +62,37 @@ def test_numpy_reference_on_a_recurrent_model(tmp_path):
     rows = s["layers"]["tensorflow vs numpy"]
     assert [r["name"] for r in rows][:2] == ["bilstm", "dropout"] and rows[-1]["name"] == "logits"
     assert s["oracle"]["furthest"] == ["tensorflow"] and s["oracle"]["backends"]["tensorflow"]["activations"]["passed"]
+
+
+@pytest.mark.needs_backends("openvino")
+def test_bench_times_inference_only_backends_and_lists_their_modes(tmp_path):
+    assert main(["bench", "--quick", "--backends", "openvino,numpy", "--out", str(tmp_path)]) == 0
+    s = json.loads((tmp_path / "bench.json").read_text())
+    for b in ("openvino", "numpy"):
+        mlp = s["backends"][b]["models"]["mlp"]
+        assert set(mlp["modes"]) == {"keras-default", "keras-tuned", "native"}
+        assert all("inference only" in r["not_supported"] or "no gradients" in r["not_supported"]
+                   for r in mlp["modes"].values())
+        assert {k: v["images_per_s"] > 0 for k, v in mlp["inference"].items()} == {"1": True, "512": True, "8192": True}
+        assert s["backends"][b]["import"]["median"] > 0
+    assert s["summary"] == [] and s["accuracy"]["passed"]
+    md = (tmp_path / "bench.md").read_text()
+    assert "| openvino | mlp | every mode | not supported by openvino:" in md
+    assert "| numpy | mlp | every mode | not supported by numpy:" in md
+    assert md.count("| openvino | mlp |") == 2  # the not-supported row and the inference row
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["bench-throughput.png"]
+
+
+@pytest.mark.needs_backends("openvino")
+def test_introspect_a_run_on_the_inference_only_backends(tmp_path, capsys):
+    """A run trained here, loaded and predicted by numpy and openvino: the same top class on
+    (almost) every test image, every figure but saliency, which is listed with the reason."""
+    run = tmp_path / "run"
+    assert main(["train", "--epochs", "1", "--train-limit", "6000", "--out", str(run)]) == 0
+    for b in ("numpy", "openvino"):
+        assert main(["introspect", str(run), "--backend", b, "--out", str(tmp_path / b)]) == 0
+        s = json.loads((tmp_path / b / "introspect.json").read_text())
+        assert s["backend"] == b and s["argmax_agree"] >= s["test_images"] - 2, s
+        assert s["max_abs_prob_diff"] < 1e-4 and "saliency" not in s["figures"]
+        assert s["skipped"]["saliency"].startswith(f"not supported by {b}:")
+        assert {"samples", "weights", "confidence", "misclassified", "curves", "confusion"} <= set(s["figures"])

@@ -38,6 +38,7 @@ def images_loaded(dom: str) -> tuple[int, int]:
     return ok, total
 
 
+@pytest.mark.only_in("torch")
 @pytest.mark.needs_backends(*BACKENDS, "openvino")
 def test_compare_report_for_every_backend(tmp_path, monkeypatch):
     out = tmp_path / "cmp"
@@ -71,6 +72,7 @@ def test_compare_report_for_every_backend(tmp_path, monkeypatch):
         assert part in md and part in dom, part  # the page says what report.md says
 
 
+@pytest.mark.only_in("jax")
 def test_failed_backend_is_marked_and_the_report_still_appears(tmp_path, monkeypatch):
     monkeypatch.setenv("MNISTX_FAULT", OTHER)
     out = tmp_path / "cmp"

@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 def _check_env_backend(args) -> None:
     """$KERAS_BACKEND, when set, must name a backend mnistx runs (Keras would raise deep inside);
     an inference-only one (numpy, openvino) only where nothing trains."""
-    from mnistx.config import ALL_BACKENDS, INFERENCE_BACKENDS
+    from mnistx.config import INFERENCE_BACKENDS
 
     value = os.environ.get("KERAS_BACKEND")
     if value and value not in ALL_BACKENDS:

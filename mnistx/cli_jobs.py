@@ -157,12 +157,16 @@ def cmd_compare(args) -> int:
     s = run_compare(cfg, args.out, args.data)
     cols = s["columns"]
     for b, c in cols.items():
-        m = c.get("metrics") or {}
-        if c["status"] == "ok" and c.get("inference_only"):  # predicted with the trainer's weights
-            m = {"test_accuracy": c["introspect"].get("test_accuracy"), "test_loss": float("nan")}
-        acc = (c["reason"] if c["status"] != "ok" else f"test accuracy {m['test_accuracy']:.4f}"
-               if m.get("test_accuracy") is not None else f"test loss {m['test_loss']:.4f}")
-        acc += f" (inference only: {c['meta'].get('trained_on')}'s weights)" if c.get("inference_only") else ""
+        m, intro = c.get("metrics") or {}, c.get("introspect") or {}
+        if c["status"] != "ok":
+            acc = c["reason"]
+        elif c.get("inference_only"):  # the trainer's weights, predicted here
+            acc = (f"test accuracy {intro['test_accuracy']:.4f}" if intro.get("test_accuracy") is not None else
+                   f"outputs within {intro['max_abs_prob_diff']:.1e} of the trainer's")
+            acc += f" (inference only: {c['meta'].get('trained_on')}'s weights)"
+        else:
+            acc = (f"test accuracy {m['test_accuracy']:.4f}" if m.get("test_accuracy") is not None
+                   else f"test loss {m['test_loss']:.4f}")
         print(f"  {b:11s} {c['status']:8s} {acc}")
     p = s.get("parity") or {}
     print(f"  parity: {'PASS' if p.get('passed') else 'FAIL' if 'checks' in p else p.get('error', 'not run')}")

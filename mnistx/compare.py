@@ -50,7 +50,7 @@ def default_backends() -> tuple[str, ...]:
     return BACKENDS + tuple(b for b in INFERENCE_BACKENDS if spawn.installed(b))
 
 
-def _train_all(cfg: CompareConfig, names, out: Path, data, progress, from_run=None) -> dict:
+def _run_columns(cfg: CompareConfig, names, out: Path, data, progress, from_run=None) -> dict:
     """One child per backend in `names`, one after another: train + introspect, or (from_run set,
     inference-only backends) introspect that run. Returns backend -> column."""
     workdir = out / "work"
@@ -96,12 +96,12 @@ def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> 
     start = time.perf_counter()
     progress(f"[1/4] training + introspection ({cfg.train.model}, {cfg.train.epochs} epochs) "
              f"on {', '.join(trainers)}")
-    cols = _train_all(cfg, trainers, out, data_s, progress)
+    cols = _run_columns(cfg, trainers, out, data_s, progress)
     viewers = [b for b in cfg.backends if b not in trainers]
     first = next((b for b in trainers if cols[b]["status"] == "ok"), None)
     if viewers and first:
         progress(f"      inference only: {', '.join(viewers)} load {first}'s trained run")
-        cols.update(_train_all(cfg, viewers, out, data_s, progress, from_run=cols[first]["run_dir"]))
+        cols.update(_run_columns(cfg, viewers, out, data_s, progress, from_run=cols[first]["run_dir"]))
     elif viewers:
         cols.update({b: {"status": "failed", "reason": "no training backend produced a run to load"} for b in viewers})
     cols = {b: cols[b] for b in cfg.backends}

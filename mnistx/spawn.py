@@ -15,14 +15,14 @@ from pathlib import Path
 
 from mnistx.config import ALL_BACKENDS, BACKENDS
 
-_MODULE = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy", "openvino": "openvino"}
 _DIST = {"tensorflow": ("tensorflow-cpu", "tensorflow"), "jax": ("jax",), "torch": ("torch",), "numpy": ("numpy",),
          "openvino": ("openvino",)}
 
 
 def installed(backend: str) -> bool:
-    """True when the backend's framework can be imported (checked without importing it)."""
-    return importlib.util.find_spec(_MODULE[backend]) is not None
+    """True when the backend's framework (a module of the backend's name) can be imported,
+    checked without importing it."""
+    return importlib.util.find_spec(backend) is not None
 
 
 def version(backend: str) -> str | None:

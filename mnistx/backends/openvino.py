@@ -1,19 +1,20 @@
 """OpenVINO side of the adapter (see mnistx/backends/__init__.py for the shared function list).
 
 Keras's OpenVINO backend builds an OpenVINO graph of a model's forward pass and compiles it for
-Intel's CPU plugin (Keras always asks for "CPU"): inference only. mnistx uses it for forward parity,
-checkpoint loading and inference throughput; the functions that need autodiff raise `NotSupported`
-with the reason in UNSUPPORTED.
+Intel's CPU plugin (Keras always asks for "CPU", so has_gpu, sync, set_tf32 and gpu_peak_bytes
+are NumPy's): inference only. mnistx uses it for forward parity, checkpoint loading and inference
+throughput; the functions that need autodiff raise `NotSupported` with the reason in UNSUPPORTED.
 """
 
 from __future__ import annotations
 
 import os
 
-import numpy as np
 import openvino
 
 from mnistx.backends._common import cpu_device
+# CPU only, and a result is ready when the call returns: the same as NumPy's
+from mnistx.backends.numpy import gpu_peak_bytes, has_gpu, set_tf32, sync  # noqa: F401
 from mnistx.errors import NotSupported
 
 # OpenVINO's CPU plugin infers in bfloat16 by default where the CPU has it (AMX / AVX512-BF16, as on
@@ -38,10 +39,6 @@ def versions() -> dict:
     return {"openvino": openvino.__version__.split("-")[0], "openvino_precision": PRECISION}
 
 
-def has_gpu() -> bool:
-    return False  # Keras compiles every OpenVINO model for "CPU"
-
-
 def threads() -> int:
     """Inference threads of the CPU plugin (its 0 means one per core)."""
     n = int(openvino.Core().get_property("CPU", "INFERENCE_NUM_THREADS") or 0)
@@ -50,18 +47,6 @@ def threads() -> int:
 
 def device() -> str:
     return cpu_device(threads()) + " via OpenVINO CPU plugin"
-
-
-def sync(x):
-    return np.asarray(x)  # a compiled model's infer() returns when its outputs are computed
-
-
-def set_tf32(enabled: bool) -> bool:
-    return False  # CPU only: there is no TF32
-
-
-def gpu_peak_bytes() -> int | None:
-    return None
 
 
 def gradients(model, xs, objective):

@@ -13,6 +13,7 @@ import numpy as np
 from mnistx import backends, losses, models, runs
 from mnistx.bench import modes as M
 from mnistx.bench.stats import peak_rss_bytes, summarize, time_calls
+from mnistx.errors import one_line
 from mnistx.inputs import Inputs
 
 _IMPORT = ("import time; t = time.perf_counter(); import {pre}keras, {fw}; "
@@ -66,20 +67,19 @@ def bench_model(job: dict, cfg: dict, progress) -> dict:
     result = {"model": job["label"], "spec": job["model"], "params": int(model.count_params()),
               "build_seconds": build_s, "classifier": classifier, "loss": job["loss"]["name"], "modes": {}}
     cannot = backends.UNSUPPORTED.get("training")
-    for mode in cfg["modes"] if not cannot else ():
+    if cannot:  # an inference-only backend (numpy, openvino): the modes are listed with the reason
+        result["modes"] = {mode: {"not_supported": cannot} for mode in cfg["modes"]}
+        progress(f"{job['label']}: training modes not supported ({cannot}); inference only")
+    for mode in () if cannot else cfg["modes"]:
         progress(f"{job['label']} {mode} ...")
         t0 = time.perf_counter()
         try:
             result["modes"][mode] = _bench_mode(mode, model, init, task, x, y, ex, ey, cfg)
             progress(f"{job['label']} {mode} done in {time.perf_counter() - t0:.1f} s")
         except Exception as exc:  # e.g. torch.compile or XLA cannot take this model
-            msg = " ".join(str(exc).split())[:300]
-            result["modes"][mode] = {"error": f"cannot run this model: {type(exc).__name__}: {msg}"}
+            result["modes"][mode] = {"error": f"cannot run this model: {type(exc).__name__}: {one_line(exc)}"}
             progress(f"{job['label']} {mode}: {result['modes'][mode]['error']}")
         model.set_weights(init)
-    if cannot:  # an inference-only backend (numpy, openvino): the modes are listed with the reason
-        result["modes"] = {mode: {"not_supported": cannot} for mode in cfg["modes"]}
-        progress(f"{job['label']}: training modes not supported ({cannot}); inference only")
     result["inference"] = inference(model, ex, cfg["infer_batch_sizes"])
     return result
 

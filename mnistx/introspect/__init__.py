@@ -16,6 +16,7 @@ from mnistx.data import MNIST, normalize
 from mnistx.introspect.curves import training_curves
 from mnistx.introspect.predictions import confidence, confusion_matrix, misclassified_grid
 from mnistx.introspect.samples import sample_grid
+from mnistx.introspect.saliency import not_supported as saliency_not_supported
 from mnistx.introspect.saliency import saliency, saliency_grid
 from mnistx.introspect.weights import first_layer_weights
 
@@ -54,11 +55,9 @@ def make_figures(model, raw: MNIST, probs: np.ndarray, history: dict,
     x_test, labels = normalize(raw.x_test), raw.y_test.astype(np.int64)
     if not 0 <= cfg.image_index < len(x_test):
         raise IndexError(f"image index {cfg.image_index} outside the {len(x_test)} test images")
-    from mnistx import backends
-
     layer = first_weighted_layer(model)
     idx = np.array([i for i in cfg.saliency_indices if i < len(x_test)], dtype=np.int64)
-    gradients = "gradients" not in backends.UNSUPPORTED  # numpy, openvino: no saliency
+    gradients = not saliency_not_supported()
     maps = saliency(model, x_test[idx], labels[idx]) if gradients else None
     import keras
 
@@ -75,12 +74,6 @@ def make_figures(model, raw: MNIST, probs: np.ndarray, history: dict,
     if gradients:
         figures["saliency"] = saliency_grid(x_test[idx], {keras.backend.backend(): maps}, labels[idx])
     return figures
-
-
-def _no_gradients() -> str:
-    from mnistx import backends
-
-    return f"not supported by {backends.NAME}: {backends.UNSUPPORTED.get('gradients', '')}"
 
 
 def introspect_run(run_dir, raw: MNIST, out_dir=None, cfg: IntrospectConfig = IntrospectConfig()) -> dict:
@@ -117,7 +110,7 @@ def introspect_run(run_dir, raw: MNIST, out_dir=None, cfg: IntrospectConfig = In
         "max_abs_prob_diff": float(np.abs(probs - saved).max()),
         "test_accuracy": float((probs.argmax(1) == raw.y_test).mean()),
         "figures": paths,
-        "skipped": {} if "saliency" in paths else {"saliency": _no_gradients()},
+        "skipped": {} if "saliency" in paths else {"saliency": saliency_not_supported()},
     }
     runs.write_json(out_dir / "introspect.json", summary)
     return summary

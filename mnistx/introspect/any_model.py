@@ -17,6 +17,7 @@ import numpy as np
 from mnistx.introspect.curves import training_curves
 from mnistx.introspect.predictions import confidence, confusion_matrix, misclassified_grid
 from mnistx.introspect.samples import image_grid
+from mnistx.introspect.saliency import not_supported as saliency_not_supported
 from mnistx.introspect.saliency import saliency, saliency_grid
 from mnistx.introspect.weights import first_layer_weights
 
@@ -73,12 +74,8 @@ def figures_for(model, xs: list, y: np.ndarray, outputs: np.ndarray, history: di
         i = min(max(image_index, 0), len(images) - 1)
         figs["confidence"] = confidence(images[i], outputs[i], labels[i], f"Evaluation sample #{i}")
         figs["misclassified"] = misclassified_grid(images, outputs, labels)
-        from mnistx import backends
-
-        if "gradients" in backends.UNSUPPORTED:
-            from mnistx.introspect import _no_gradients
-
-            skipped["saliency"] = _no_gradients()
+        if saliency_not_supported():
+            skipped["saliency"] = saliency_not_supported()
         elif np.issubdtype(xs[0].dtype, np.floating):
             idx = np.arange(min(5, len(images)))
             maps = saliency(model, [x[idx] for x in xs], labels[idx])

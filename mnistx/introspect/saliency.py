@@ -9,6 +9,14 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
+def not_supported() -> str | None:
+    """Why this backend cannot draw saliency (it has no gradients: numpy, openvino), else None."""
+    from mnistx import backends
+
+    why = backends.UNSUPPORTED.get("gradients")
+    return f"not supported by {backends.NAME}: {why}" if why else None
+
+
 def saliency(model, images, classes: np.ndarray | None = None) -> np.ndarray:
     """|d output / d input| for the model's first float input, one map per sample.
 

@@ -17,7 +17,6 @@ from mnistx import runs, spawn
 from mnistx.config import INFERENCE_BACKENDS, ParityConfig
 from mnistx.errors import MnistxError
 from mnistx.parity import checks as C
-from mnistx.parity.checks import ORACLE
 from mnistx.parity import report, tf32
 from mnistx.parity.sync import failed_marker
 from mnistx.prepare import prepare
@@ -56,7 +55,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
         model = runs.read_json(run_dir / "meta.json").get("model") or str((run_dir / "model.keras").resolve())
     # inference-only backends last, numpy the very last: pairs read "<backend> vs numpy"
     present = sorted((b for b in cfg.backends if spawn.installed(b)),
-                     key=lambda b: (b in INFERENCE_BACKENDS, b == ORACLE))
+                     key=lambda b: (b in INFERENCE_BACKENDS, b == C.ORACLE))
     not_compared = {b: f"skipped: not installed ({spawn.install_hint(b)})"
                     for b in cfg.backends if b not in present}
     start = time.perf_counter()

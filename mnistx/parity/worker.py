@@ -17,6 +17,7 @@ import numpy as np
 from mnistx import backends, losses, models, runs
 from mnistx.backends._common import pack_inputs
 from mnistx.config import Tier
+from mnistx.errors import one_line
 from mnistx.inputs import Inputs
 from mnistx.layer_trace import leaf_layers, trace
 from mnistx.parity.checks import compare_arrays
@@ -102,7 +103,7 @@ def cross_load(workdir: Path, cfg: dict, me: str, mine: np.ndarray, xs: list) ->
                 p = _predict(loaded, xs)[0]
             except Exception as exc:  # a checkpoint this backend cannot read is a finding
                 row[fmt] = {"max_abs_diff": float("inf"), "excess": float("inf"),
-                            "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+                            "error": f"{type(exc).__name__}: {one_line(exc, 200)}"}
                 continue
             s = compare_arrays(mine, p, tier)
             disagree = int((p.argmax(-1) != mine.argmax(-1)).sum()) if mine.ndim == 2 and mine.shape[-1] > 1 else 0
@@ -119,7 +120,7 @@ def save_checkpoints(model, workdir: Path, me: str) -> None:
             model.save(tmp)
     except Exception as exc:  # e.g. a subclassed model without get_config()
         runs.write_text(workdir / f"ckpt-{me}.keras.skipped",
-                        f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
+                        f"{type(exc).__name__}: {one_line(exc, 200)}")
 
 
 def run(workdir: str | Path) -> None:

@@ -95,6 +95,11 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _is_child(args) -> bool:
+    """A child process of a parent job (parity, bench, compare): no lock, no backend policing."""
+    return any(getattr(args, a, None) for a in ("worker", "dp_worker", "scaling_worker"))
+
+
 def _check_env_backend(args) -> None:
     """$KERAS_BACKEND, when set, must name a backend mnistx runs (Keras would raise deep inside);
     an inference-only one (numpy, openvino) only where nothing trains."""
@@ -104,7 +109,7 @@ def _check_env_backend(args) -> None:
     if value and value not in ALL_BACKENDS:
         raise MnistxError(f"KERAS_BACKEND={value} is not a backend mnistx runs; set it to one of "
                           f"{', '.join(BACKENDS)}, or unset it")
-    if value in INFERENCE_BACKENDS and not getattr(args, "worker", None) and args.command not in (
+    if value in INFERENCE_BACKENDS and not _is_child(args) and args.command not in (
             "parity", "info", "introspect", "bench"):
         raise MnistxError(f"KERAS_BACKEND={value} is inference only, so `mnistx {args.command}` cannot run on it; "
                           f"set it to one of {', '.join(BACKENDS)} (numpy takes part in `mnistx parity --backends`)")
@@ -224,7 +229,7 @@ def _locked(args):
     from mnistx import runs
 
     out = getattr(args, "out", None)
-    if not out or getattr(args, "worker", None):
+    if not out or _is_child(args):
         return nullcontext()
     return runs.out_lock(out)
 

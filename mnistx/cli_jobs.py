@@ -77,10 +77,15 @@ def add_job_parsers(sub) -> None:
                    help="self-test: add DELTA to one weight of the last backend's copy")
     p.add_argument("--tf32", action="store_true", help="allow TF32 matmuls on GPU in every child and judge against the TF32 tier; the "
                    "report gains a TF32 drift section (default: off, as Keras's CI)")
+    p.add_argument("--devices", type=int, default=P.devices, metavar="N",
+                   help="also train the trajectory data-parallel on N devices (GPUs, else N CPU devices or "
+                        "processes) with each framework's engine, and compare it with one device and across "
+                        "backends (default: %(default)s: off)")
     p.add_argument("--sequential", action="store_true", help="one child at a time (default: side by side)")
     p.add_argument("--timeout", type=float, default=P.timeout_s, help="seconds per child (default: %(default)s)")
     p.add_argument("--out", default="out/parity", metavar="DIR", help="report folder (default: %(default)s)")
     p.add_argument("--worker", metavar="DIR", help=argparse.SUPPRESS)
+    p.add_argument("--dp-worker", metavar="DIR", help=argparse.SUPPRESS)
 
     p = sub.add_parser("bench", help="time every backend: Keras default vs tuned vs native loop",
                        description="Time every backend (one child each, one after another). "
@@ -99,9 +104,14 @@ def add_job_parsers(sub) -> None:
     p.add_argument("--epochs", type=int, help="timed epochs per mode (default: 3, quick: 1)")
     p.add_argument("--device", choices=["auto", "cpu", "gpu"], default="auto",
                    help="cpu hides GPUs from the children (default: %(default)s)")
+    p.add_argument("--devices", type=int, default=1, metavar="N",
+                   help="instead of the modes: data-parallel scaling of the first model on 1 and N devices "
+                        "(GPUs, else N CPU devices or processes), per-device batch fixed; writes scaling.json "
+                        "and scaling.md (default: %(default)s: off)")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per child (default: %(default)s)")
     p.add_argument("--out", default="out/bench", metavar="DIR", help="result folder (default: %(default)s)")
     p.add_argument("--worker", metavar="DIR", help=argparse.SUPPRESS)
+    p.add_argument("--scaling-worker", metavar="DIR", help=argparse.SUPPRESS)
     bsub = p.add_subparsers(dest="bench_command", metavar="[compare]")
     c = bsub.add_parser("compare", help="ratios between two bench.json files")
     c.add_argument("a", help="baseline bench.json")
@@ -186,6 +196,11 @@ def cmd_bench(args) -> int:
 
         worker.run(args.worker)
         return 0
+    if args.scaling_worker:
+        from mnistx.bench import scaling
+
+        scaling.run(args.scaling_worker)
+        return 0
     if args.bench_command == "compare":
         from mnistx.bench.report import compare
 
@@ -201,7 +216,8 @@ def cmd_bench(args) -> int:
     if args.samples is not None and args.samples < 1:
         raise MnistxError("--samples must be at least 1")
     kw = dict(backends=args.backends, models=names, modes=modes, device=args.device, timeout_s=args.timeout,
-              inputs=args.inputs, int_high=args.int_high, loss=args.loss, epoch_samples=args.samples)
+              inputs=args.inputs, int_high=args.int_high, loss=args.loss, epoch_samples=args.samples,
+              devices=args.devices)
     if args.epochs is not None:
         if args.epochs < 1:
             raise MnistxError("--epochs must be at least 1")
@@ -209,6 +225,12 @@ def cmd_bench(args) -> int:
     cfg = BenchConfig.quick(**kw) if args.quick else BenchConfig(**kw)
     s = run_bench(cfg, args.out, args.data, quick=args.quick)
     print(Path(s["files"]["markdown"]).read_text())
+    if "devices" in s:  # the scaling run
+        failed = [f"{b} on {n}" for b, by_n in s["results"].items() for n, r in by_n.items() if "error" in r]
+        for f in failed:
+            print(f"bench: {f} device(s) failed (logs in {Path(args.out) / 'work'})", file=sys.stderr)
+        print(f"bench: {s['wall_seconds']:.0f} s; results in {Path(s['files']['json']).parent}")
+        return 1 if failed else 0
     failed = [b for b, r in s["backends"].items() if "error" in r and "not installed" not in r["error"]]
     for r in s["accuracy"]["rows"]:
         if r.get("error"):
@@ -225,13 +247,18 @@ def cmd_parity(args) -> int:
 
         worker.run(args.worker)
         return 0
+    if args.dp_worker:
+        from mnistx.parity import data_parallel
+
+        data_parallel.run(args.dp_worker)
+        return 0
     from mnistx.config import ParityConfig, Tolerances
     from mnistx.parity.runner import run_parity
 
     cfg = ParityConfig(model=args.model, backends=args.backends, n_images=args.images, steps=args.steps,
                        n_activation_images=args.activation_images, batch_size=args.batch_size,
                        inputs=args.inputs, int_high=args.int_high, loss=args.loss, optimizer=args.optimizer,
-                       plant=args.plant, plant_layer=args.plant_layer, tf32=args.tf32,
+                       plant=args.plant, plant_layer=args.plant_layer, tf32=args.tf32, devices=args.devices,
                        parallel=not args.sequential, timeout_s=args.timeout,
                        tolerances=Tolerances().with_overrides(**_tiers(args.tier)))
     s = run_parity(cfg, args.out, args.data, args.run)
@@ -245,6 +272,8 @@ def cmd_parity(args) -> int:
         print(f"  {name}: {why}")
     if s.get("oracle"):
         print(f"  {s['oracle']['text']}")
+    if (s.get("data_parallel") or {}).get("batchnorm_note"):
+        print(f"  note: {s['data_parallel']['batchnorm_note']}")
     print(f"parity {'PASS' if s['passed'] else 'FAIL'}: {len(s['checks']) - len(failing)}/{len(s['checks'])} "
           f"checks within tolerance across {', '.join(s['compared']) or 'nothing'} in "
           f"{s['wall_seconds']:.1f} s; report: {s['files']['markdown']}")

@@ -102,6 +102,7 @@ class ParityConfig:
     plant: float = 0.0  # add this to one weight of the last backend's copy (self-test)
     plant_layer: str | None = None  # the layer (path) whose last weight is planted; default: the middle one
     tf32: bool = False  # GPU only: TF32 matmuls stay off while comparing
+    devices: int = 1  # > 1: the trajectory again, data-parallel over this many devices (mnistx/devices.py)
     tolerances: Tolerances = field(default_factory=Tolerances)
 
 
@@ -127,13 +128,16 @@ class BenchConfig:
     accuracy_band: tuple[float, float] = (0.93, 0.99)  # mlp/cnn on MNIST: test accuracy after one epoch
     device: str = "auto"  # auto | cpu | gpu
     timeout_s: float = 1800.0  # per child
+    devices: int = 1  # > 1: data-parallel scaling on 1 and this many devices instead of the modes
+    scaling_steps: int = 20  # global batches per timed repeat (one fit) in the scaling run
+    scaling_repeats: int = 5
 
     @classmethod
     def quick(cls, **kw) -> "BenchConfig":
         registry = all(m in ("mlp", "cnn") for m in kw.get("models", ("mlp",)))
         base = dict(step_batch_sizes=(32, 512) if registry else (32,), infer_batch_sizes=(1, 512, 8192)
                     if registry else (1, 256), timed_steps=50 if registry else 20, warmup_steps=5, epochs=1,
-                    import_repeats=1)
+                    import_repeats=1, scaling_repeats=3)
         base.update(kw)
         return cls(**base)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -179,14 +180,15 @@ class _Relay:
 
 def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel: bool = True,
                  progress=print, env_extra: dict | None = None, on_done=None,
-                 heartbeat_s: float = HEARTBEAT_S) -> dict[str, ChildResult]:
+                 heartbeat_s: float = HEARTBEAT_S,
+                 env_each: dict[str, dict] | None = None) -> dict[str, ChildResult]:
     """Run argv per backend (`jobs`: backend -> argv) with output to log_dir/<backend>.log.
 
     Children run side by side when `parallel`, else one after another; each is killed after
     timeout_s; `on_done(result)` is called as each ends. Their stage and epoch lines are relayed
     to `progress` as they appear, and a child that says nothing for heartbeat_s gets a "running"
     line: the console is never silent longer than that. Never raises for a failed child: its
-    ChildResult says what happened.
+    ChildResult says what happened. Environment: env_extra for every child, env_each per backend.
     """
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -201,7 +203,7 @@ def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel
                 log = log_dir / f"{backend}.log"
                 fh = open(log, "w")
                 proc = subprocess.Popen(jobs[backend], stdout=fh, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, env=child_env(backend, env_extra))
+                                        stdin=subprocess.DEVNULL, start_new_session=True, env=child_env(backend, {**(env_extra or {}), **(env_each or {}).get(backend, {})}))
                 running[backend] = (proc, time.perf_counter(), fh)
                 relays[backend] = _Relay(backend, log, heartbeat_s)
                 progress(f"  [{backend}] started (log: {log})")
@@ -212,7 +214,7 @@ def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel
                     relays[backend].poll(progress, elapsed)
                 timed_out = proc.poll() is None and elapsed > timeout_s
                 if timed_out:
-                    proc.kill()
+                    _signal(proc, signal.SIGKILL)
                     proc.wait()
                 if proc.poll() is not None:
                     fh.close()
@@ -234,17 +236,26 @@ def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel
     return results
 
 
+def _signal(proc: subprocess.Popen, sig) -> None:
+    """Signal a child and everything it started (its own session: torchrun's workers too)."""
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        proc.send_signal(sig)
+
+
 def end_children(procs, grace_s: float = 5.0) -> None:
-    """SIGTERM each running child, give them grace_s to clean up (temp files), then SIGKILL."""
+    """SIGTERM each running child (and its own children), give them grace_s to clean up (temp
+    files), then SIGKILL."""
     procs = [p for p in procs if p.poll() is None]
     for p in procs:
-        p.terminate()
+        _signal(p, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
     for p in procs:
         try:
             p.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            p.kill()
+            _signal(p, signal.SIGKILL)
             p.wait()
 
 

@@ -47,6 +47,10 @@ def _bad_npz(tmp_path):
     (["parity", "--backends", "jax,nosuch"], "unknown backend(s) nosuch; choose from tensorflow, jax, torch, numpy"),
     (["compare", "--backends", "numpy,openvino"], "numpy, openvino: inference only; compare needs a training backend"),
     (["ci", "init", "--backends", "jax,numpy"], "numpy: inference only, so `mnistx ci init` cannot use it"),
+    (["parity", "--devices", "0"], "--devices must be a whole number from 1 to 64, not 0"),
+    (["parity", "--devices", "2", "--batch-size", "33"], "a global batch of 33 does not split evenly over 2 devices"),
+    (["bench", "--devices", "65"], "--devices must be a whole number from 1 to 64"),
+    (["bench", "--devices", "2", "--backends", "numpy"], "--devices measures training"),
 ])
 def test_bad_input_one_line_exit_2(args, message, tmp_path, capsys):
     args = [str(_bad_npz(tmp_path)) if a == "{bad}" else a for a in args]

@@ -14,6 +14,8 @@ its functions for those raise errors.NotSupported; reports list them, never as f
     gpu_peak_bytes() -> int | None  peak GPU memory since start (None on CPU)
     gradients(model, xs, objective) -> (value, [d/d weight], [d/d each float input or None])
     native_trainer(model, loss_fn, lr, batch_size) -> NativeTrainer  (the framework's own training loop)
+    data_parallel(n) -> Replicas    the framework's own data-parallel engine over n devices
+                                    (mnistx/backends/distribute/: DataParallel, MirroredStrategy, DDP)
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from mnistx.config import ALL_BACKENDS
 from mnistx.errors import MnistxError
 
 FUNCTIONS = ("versions", "device", "threads", "sync", "set_tf32", "gpu_peak_bytes", "gradients",
-             "native_trainer", "has_gpu")
+             "native_trainer", "has_gpu", "data_parallel")
 NAME = keras.backend.backend()
 if NAME not in ALL_BACKENDS:
     raise MnistxError(f"KERAS_BACKEND={NAME} is not supported by mnistx; use {', '.join(ALL_BACKENDS)}")
@@ -42,6 +44,7 @@ gpu_peak_bytes = _impl.gpu_peak_bytes
 gradients = _impl.gradients
 native_trainer = _impl.native_trainer
 has_gpu = _impl.has_gpu
+data_parallel = _impl.data_parallel
 
 
 def describe() -> dict:

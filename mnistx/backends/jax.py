@@ -145,3 +145,10 @@ class NativeTrainer:
 
 def native_trainer(model, loss_fn, learning_rate: float = 1e-3, batch_size: int = 32) -> NativeTrainer:
     return NativeTrainer(model, loss_fn, learning_rate, batch_size)
+
+
+def data_parallel(n: int):
+    """This framework's own data-parallel engine over n devices (mnistx/backends/distribute/)."""
+    from mnistx.backends.distribute.jax import Replicas
+
+    return Replicas(n)

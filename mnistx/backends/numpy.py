@@ -57,3 +57,7 @@ def gradients(model, xs, objective):
 
 def native_trainer(model, loss_fn, learning_rate: float = 1e-3, batch_size: int = 32):
     raise NotSupported(UNSUPPORTED["training"])
+
+
+def data_parallel(n: int):
+    raise NotSupported(UNSUPPORTED["training"])

@@ -20,8 +20,8 @@ import dataclasses
 import time
 from pathlib import Path
 
-from mnistx import runs, spawn
-from mnistx.config import BenchConfig
+from mnistx import devices, runs, spawn
+from mnistx.config import BACKENDS, BenchConfig
 from mnistx.data import resolve_for_children
 from mnistx.errors import MnistxError
 
@@ -81,7 +81,10 @@ def _jobs(cfg: BenchConfig, workdir: Path, present, data_path, progress) -> list
 
 
 def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=print) -> dict:
+    """Time every backend (bench.json); with cfg.devices > 1 the data-parallel scaling run
+    instead (scaling.json, mnistx/bench/scaling.py)."""
     spawn.check_backends(cfg.backends)  # inference-only backends: inference throughput, modes listed
+    devices.check(cfg.devices, batch_sizes=())  # per-device batches: any size splits
     if cfg.inputs == "data":
         resolve_for_children(data_path)  # a missing file fails before anything runs
     out_dir = Path(out_dir)
@@ -89,7 +92,14 @@ def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=p
     present = [b for b in cfg.backends if spawn.installed(b)]
     if not present:
         raise MnistxError(f"none of {', '.join(cfg.backends)} is installed; {spawn.install_hint(cfg.backends[0])}")
+    if cfg.devices > 1 and not any(b in BACKENDS for b in present):
+        raise MnistxError(f"--devices measures training: name at least one of {', '.join(BACKENDS)}")
     jobs = _jobs(cfg, workdir, present, data_path, progress)
+    if cfg.devices > 1:
+        from mnistx.bench.scaling import run_scaling
+
+        progress(f"mnistx bench --devices {cfg.devices}: {jobs[0]['label']}, data-parallel scaling -> {out_dir}")
+        return run_scaling(cfg, out_dir, jobs, workdir, progress)
     child_cfg = {**dataclasses.asdict(cfg), "jobs": jobs}
     runs.write_json(workdir / "config.json", child_cfg)
     progress(f"mnistx bench{' --quick' if quick else ''}: {', '.join(cfg.models)} on "

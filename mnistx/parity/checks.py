@@ -99,7 +99,7 @@ def argmax_check(a: dict, b: dict, pair: str, tier: Tier) -> dict | None:
     """Classifier outputs only: samples whose top class differs, ignoring near-ties (top two
     within the outputs tier of each other, where rounding may pick either)."""
     pa, pb = a.get("out_0"), b.get("out_0")
-    if pa is None or pa.ndim != 2 or pa.shape[-1] < 2 or pa.shape != pb.shape:
+    if pa is None or pb is None or pa.ndim != 2 or pa.shape[-1] < 2 or pa.shape != pb.shape:
         return None
     wrong = np.flatnonzero(pa.argmax(1) != pb.argmax(1))
     top2 = np.sort(pa[wrong], axis=1)[:, -2:] if len(wrong) else np.zeros((0, 2))

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnistx import runs
-from mnistx.parity import tf32
+from mnistx.parity import data_parallel, tf32
 from mnistx.parity.checks import ARRAY_CHECKS
 
 TIER_WHY = {  # measured on the 2-core CPU, keras 3.15.1: docs/portability.md has the figures
@@ -121,6 +121,7 @@ def markdown(summary: dict) -> str:
     for name, why in summary.get("not_compared", {}).items():
         lines.append(f"\n**{name}**: {why}")
     lines += tf32.markdown(summary.get("tf32_drift"))
+    lines += data_parallel.markdown(summary.get("data_parallel"))
     lines += ["", "Why each tier is what it is:", ""]
     lines += [f"- `{k}` = {tier_text(*v)}: {TIER_WHY.get(k, '')}" for k, v in summary["tolerances"].items()]
     return "\n".join(lines) + "\n"

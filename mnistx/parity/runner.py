@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistx import runs, spawn
+from mnistx import devices, runs, spawn
 from mnistx.config import INFERENCE_BACKENDS, ParityConfig
 from mnistx.errors import MnistxError
 from mnistx.parity import checks as C
-from mnistx.parity import report, tf32
+from mnistx.parity import data_parallel, report, tf32
 from mnistx.parity.sync import failed_marker
 from mnistx.prepare import prepare
 
@@ -43,6 +43,7 @@ def check_config(cfg: ParityConfig) -> None:
     spawn.check_backends(cfg.backends)
     if cfg.n_images < 1 or cfg.steps < 1 or cfg.batch_size < 1 or cfg.n_activation_images < 1:
         raise MnistxError("--images, --steps, --batch-size and --activation-images must be at least 1")
+    devices.check(cfg.devices, batch_sizes=[cfg.batch_size])
 
 
 def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progress=print) -> dict:
@@ -90,6 +91,15 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     not_compared.update(failures)
     verdict, drift = tf32.judge(results, infos, cfg.tolerances, cfg.tf32, C.run_checks)  # TF32: its own tier
     first = next(iter(infos.values()), {})
+    dp_section = None
+    if cfg.devices > 1:  # the trajectory again on N devices, after the single-device children
+        dp, dp_infos, dp_failures = data_parallel.children(child_cfg, workdir, present, progress)
+        not_compared.update(dp_failures)
+        dp_checks, dp_curves = data_parallel.compare(results, dp, cfg.devices, cfg.tolerances)
+        verdict["checks"] += dp_checks
+        verdict["curves"].update(dp_curves)
+        verdict["passed"] = verdict["passed"] and all(c["passed"] for c in dp_checks)
+        dp_section = data_parallel.section(cfg.devices, dp_infos, [r["class"] for r in first.get("layers", [])])
     summary = {
         "model": job.spec.text, "model_name": job.info["name"], "model_info": job.info,
         "reference": str(run_dir / "model.weights.h5") if run_dir else f"seeded in {job.info['backend']}",
@@ -101,7 +111,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
         "activations_scope": ("every leaf layer, nested models flattened" if job.info["graph"] else
                               "every layer the subclassed model's call() runs; tensors computed "
                               "between layers are compared as the next layer's inputs"),
-        "tolerances": cfg.tolerances.as_dict(), **verdict, "tf32_drift": drift,
+        "tolerances": cfg.tolerances.as_dict(), **verdict, "tf32_drift": drift, "data_parallel": dp_section,
         "passed": verdict["passed"] and not failures and len(results) >= 2,
         "not_compared": not_compared, "environments": infos,
         "wall_seconds": time.perf_counter() - start, "config": child_cfg}

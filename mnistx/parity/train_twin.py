@@ -62,8 +62,9 @@ def state_variables(model: keras.Model) -> list:
             if "float" in str(v.dtype) and "seed_generator" not in v.path]
 
 
-def _run(twin, weights, opt_init, xs, y, cfg, pick) -> dict:
-    """K steps from `weights` with fresh optimizer state; the arrays trajectory() describes."""
+def _run(twin, weights, opt_init, xs, y, cfg, pick, step=None) -> dict:
+    """K steps from `weights` with fresh optimizer state; the arrays trajectory() describes.
+    step(model, x, y) -> loss: one optimizer step on a global batch (default: train_on_batch)."""
     twin.set_weights(weights)
     for v, value in zip(twin.optimizer.variables, opt_init):  # iterations, slots; learning rate kept
         v.assign(value)
@@ -71,8 +72,9 @@ def _run(twin, weights, opt_init, xs, y, cfg, pick) -> dict:
     loss_k, curve = [], []
     for k in range(cfg["steps"]):
         idx = np.arange(k * bs, (k + 1) * bs) % n
-        out = twin.train_on_batch(pack_inputs(twin, [x[idx] for x in xs]), y[idx], return_dict=True)
-        loss_k.append(float(out["loss"]))
+        batch = pack_inputs(twin, [x[idx] for x in xs])
+        loss_k.append(step(twin, batch, y[idx]) if step else
+                      float(twin.train_on_batch(batch, y[idx], return_dict=True)["loss"]))
         flat = np.concatenate([keras.ops.convert_to_numpy(v).ravel() for v in twin.trainable_variables])
         curve.append(flat[pick])
     arrays = {"traj_loss": np.asarray(loss_k, np.float32), "traj_curve": np.stack(curve)}
@@ -84,7 +86,7 @@ def _run(twin, weights, opt_init, xs, y, cfg, pick) -> dict:
     return arrays
 
 
-def trajectory(cfg: dict, weights: list, xs: list, y: np.ndarray) -> tuple[dict, dict]:
+def trajectory(cfg: dict, weights: list, xs: list, y: np.ndarray, replicas=None) -> tuple[dict, dict]:
     """K optimizer steps from `weights` on batches taken in order (wrapping around), twice:
     from the weights as given, and from the weights nudged by NUDGE (seeded signs).
 
@@ -92,23 +94,32 @@ def trajectory(cfg: dict, weights: list, xs: list, y: np.ndarray) -> tuple[dict,
     traj_w<i> final trainable weights, traj_state_<i> final non-trainable (BatchNorm statistics),
     and noise_<same key> = |run - nudged run|: the model's own sensitivity to float32-sized
     changes, in this backend. A chaotic model (an untrained deep network in training mode, say)
-    differs from itself there as much as between backends; the checks allow for that floor."""
-    twin = models.build_spec(cfg["model"])
-    twin.set_weights(weights)
-    changed = disable_randomness(twin)
-    optimizer, why = make_optimizer(cfg, twin)
-    twin.compile(optimizer=optimizer, loss=losses.make(cfg["loss"], twin))
-    twin.optimizer.build(twin.trainable_variables)
+    differs from itself there as much as between backends; the checks allow for that floor.
+
+    With `replicas` (backends.data_parallel(n)): once, each global batch split over the engine's
+    devices; no nudged run (the single-device child measures the sensitivity)."""
+    import contextlib
+
+    with replicas.scope() if replicas else contextlib.nullcontext():  # TF: variables mirrored
+        twin = models.build_spec(cfg["model"])
+        twin.set_weights(weights)
+        changed = disable_randomness(twin)
+        optimizer, why = make_optimizer(cfg, twin)
+        twin.compile(optimizer=optimizer, loss=losses.make(cfg["loss"], twin))
+        twin.optimizer.build(twin.trainable_variables)
     opt_init = [np.array(keras.ops.convert_to_numpy(v), copy=True) for v in twin.optimizer.variables]
     sizes = [int(np.prod(v.shape)) for v in twin.trainable_variables]
     rng = np.random.default_rng(cfg["seed"])
     pick = np.sort(rng.choice(sum(sizes), min(sum(sizes), CURVE_WEIGHTS), replace=False))
+    info = {"randomness_disabled": changed, "optimizer": why}
+    if replicas is not None:
+        return _run(twin, weights, opt_init, xs, y, cfg, pick, replicas.step), info
     arrays = _run(twin, weights, opt_init, xs, y, cfg, pick)
     nudged = [w * (1 + NUDGE * rng.choice([-1.0, 1.0], w.shape)).astype(w.dtype)
               if np.issubdtype(w.dtype, np.floating) else w for w in weights]
     again = _run(twin, nudged, opt_init, xs, y, cfg, pick)
     arrays.update({f"noise_{k}": np.abs(arrays[k] - again[k]) for k in again})
-    return arrays, {"randomness_disabled": changed, "optimizer": why}
+    return arrays, info
 
 
 def plant_weight(model: keras.Model, delta: float, layer_path: str | None = None) -> dict:

@@ -1,0 +1,139 @@
+"""`mnistx parity --devices N`: the training trajectory again, each global batch split over N
+devices by the framework's own engine (mnistx/backends/distribute/), compared with the same
+backend's single-device trajectory and across backends, on the trajectory tiers.
+
+Child: `mnistx parity --dp-worker DIR`, started per backend by mnistx/devices.py (torch: N
+processes under torchrun, rank 0 writes). Writes <backend>-x<N>.npz (traj_* arrays) and .json.
+Parent: children() runs them, compare() adds the checks; both pure numpy.
+"""
+
+from __future__ import annotations
+
+import time
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+from mnistx import devices, runs, spawn
+from mnistx.config import BACKENDS, Tolerances
+from mnistx.errors import MnistxError
+from mnistx.parity.checks import compare_pair
+
+
+def label(backend: str, n: int) -> str:
+    """The name a data-parallel result goes by in pairs and reports: "jax×2"."""
+    return f"{backend}×{n}"
+
+
+def _stem(backend: str, n: int) -> str:
+    return f"{backend}-x{n}"
+
+
+def run(workdir) -> None:
+    """The child: K steps of the parity trajectory on N devices, from the shared reference weights."""
+    import os
+
+    from mnistx.spawn import child_start
+
+    workdir, cfg, _ = child_start(workdir)
+    n = int(os.environ.get(devices.DEVICES_ENV, cfg["devices"]))
+    from mnistx import backends  # first framework work: TensorFlow makes its logical devices now
+
+    replicas = backends.data_parallel(n)
+    import keras
+
+    from mnistx import losses
+    from mnistx.inputs import Inputs
+    from mnistx.parity.train_twin import plant_weight, trajectory
+    from mnistx.parity.worker import fresh_model
+
+    me, t0 = keras.backend.backend(), time.perf_counter()
+    if replicas.rank == 0:
+        print(f"[{me}] data-parallel: {replicas.engine} over {', '.join(replicas.devices)}", flush=True)
+    data = Inputs.load(cfg["inputs"])
+    model = fresh_model(cfg, cfg["reference"])
+    if cfg["plant"] and me == cfg["backends"][-1]:  # the same copy the single-device child trains
+        plant_weight(model, cfg["plant"], cfg.get("plant_layer"))
+    out_last = (cfg["info"]["output_shapes"][0] or [1])[-1]
+    y = losses.shape_labels(data.train_y, cfg["loss"], out_last)
+    arrays, info = trajectory(cfg, model.get_weights(), data.train_x, y, replicas)
+    if replicas.rank == 0:
+        runs.write_npz(workdir / f"{_stem(me, n)}.npz", **arrays)
+        runs.write_json(workdir / f"{_stem(me, n)}.json", {
+            **backends.describe(), **info, "engine": replicas.engine, "devices": replicas.devices,
+            "processes": replicas.world, "global_batch": cfg["batch_size"],
+            "per_device_batch": cfg["batch_size"] // n, "seconds": time.perf_counter() - t0})
+        print(f"[{me}] data-parallel trajectory done ({time.perf_counter() - t0:.1f} s)", flush=True)
+    replicas.close()
+
+
+def children(cfg: dict, workdir: Path, present, progress) -> tuple[dict, dict, dict]:
+    """Run a data-parallel child per training backend; (arrays, infos, failures) by backend."""
+    n = cfg["devices"]
+    trainers = [b for b in present if b in BACKENDS]
+    jobs, envs = {}, {}
+    for b in trainers:
+        jobs[b], envs[b] = devices.launch(b, n, spawn.mnistx_argv("parity", "--dp-worker", workdir))
+    progress(f"  data-parallel on {n} devices: {', '.join(trainers)}")
+    done = spawn.run_children(jobs, workdir / "logs-dp", cfg["timeout_s"], cfg["parallel"], progress,
+                              env_each=envs)
+    results, infos, failures = {}, {}, {}
+    for b in trainers:
+        try:
+            if not done[b].ok:
+                raise OSError(done[b].reason())
+            with np.load(workdir / f"{_stem(b, n)}.npz") as f:
+                results[b] = {k: f[k] for k in f.files}
+            infos[b] = runs.read_json(workdir / f"{_stem(b, n)}.json")
+        except (OSError, ValueError, MnistxError) as exc:
+            tail = done[b].tail(8).strip().splitlines()
+            failures[label(b, n)] = f"failed: {exc}" + (f"; last output: {tail[-1][:300]}" if tail else "")
+    return results, infos, failures
+
+
+def compare(single: dict, parallel: dict, n: int, tol: Tolerances) -> tuple[list[dict], dict]:
+    """Checks and divergence curves: each backend on N devices against itself on one (allowing
+    its own measured float32 sensitivity, as the cross-backend checks do), then every pair of
+    backends on N devices. Pairs read "jax vs jax×2", "tensorflow×2 vs jax×2"."""
+    def trajectory_only(r: dict) -> dict:
+        return {k: v for k, v in r.items() if k.startswith(("traj_", "noise_traj_"))}
+
+    dp = {b: {**r, **{k: v for k, v in single.get(b, {}).items() if k.startswith("noise_traj_")}}
+          for b, r in parallel.items()}
+    pairs = [(trajectory_only(single[b]), dp[b], f"{b} vs {label(b, n)}") for b in dp if b in single]
+    pairs += [(dp[x], dp[y], f"{label(x, n)} vs {label(y, n)}") for x, y in combinations(dp, 2)]
+    checks, curves = [], {}
+    for a, b, pair in pairs:
+        checks += compare_pair(a, b, pair, tol)
+        if "traj_curve" in a and "traj_curve" in b:
+            d = np.abs(a["traj_curve"].astype(np.float64) - b["traj_curve"])
+            curves[pair] = d.max(axis=1).tolist() if d.size else []
+    return checks, curves
+
+
+def section(n: int, infos: dict, layers: list[str]) -> dict:
+    """parity.json's "data_parallel": engines, devices and what differs by design."""
+    bn = [name for name in layers if "BatchNormalization" in name]
+    return {"devices": n, "engines": {b: {k: i.get(k) for k in ("engine", "devices", "processes",
+                                                               "per_device_batch", "seconds")}
+                                      for b, i in infos.items()},
+            "batchnorm_note": (f"the model has BatchNormalization ({len(bn)} layers): JAX's DataParallel "
+                               "normalises over the global batch (one SPMD program), MirroredStrategy and "
+                               "DDP over each device's part, so TensorFlow and torch on N devices differ from "
+                               "one device by design") if bn else None}
+
+
+def markdown(sec: dict | None) -> list[str]:
+    if not sec:
+        return []
+    n = sec["devices"]
+    lines = ["", f"## Data-parallel on {n} devices", "",
+             f"The same trajectory with each global batch split over {n} devices by each framework's "
+             "own engine (columns `b vs b×N` and `a×N vs b×N` above; same tiers).", "",
+             "| backend | engine | devices | per-device batch | seconds |", "|---|---|---|---|---|"]
+    lines += [f"| {b} | {e['engine']} | {', '.join(e['devices'] or [])} | {e['per_device_batch']} | "
+              f"{e['seconds']:.1f} |" for b, e in sec["engines"].items()]
+    if sec.get("batchnorm_note"):
+        lines += ["", f"Note: {sec['batchnorm_note']}."]
+    return lines

@@ -71,3 +71,16 @@ def test_scaling_efficiency_is_speedup_over_devices():
     rows = {r["backend"]: r for r in efficiency_rows(res, 2)}
     assert rows["jax"]["speedup"] == pytest.approx(1.5) and rows["jax"]["efficiency"] == pytest.approx(0.75)
     assert rows["torch"]["speedup"] is None and rows["torch"]["efficiency"] is None  # no 1-device figure
+
+
+def test_the_floor_is_the_largest_sensitivity_any_backend_measured():
+    """A +-lr Adam flip that only TensorFlow's nudged run showed still counts for torch vs torch×2."""
+    lr_flip = np.array([[0.0, 1e-3]], np.float32)
+    single = {"tensorflow": {"traj_w0": np.zeros((1, 2), np.float32), "noise_traj_w0": lr_flip},
+              "torch": {"traj_w0": np.zeros((1, 2), np.float32), "noise_traj_w0": np.array([[2e-4, 0.0]], np.float32)}}
+    assert DP.sensitivity(single)["noise_traj_w0"].tolist() == [[pytest.approx(2e-4), pytest.approx(1e-3)]]
+    flipped = {"traj_w0": lr_flip.copy()}
+    checks, _ = DP.compare(single, {"torch": flipped}, 2, Tolerances())
+    assert [c["passed"] for c in checks] == [True]
+    checks, _ = DP.compare({"torch": single["torch"]}, {"torch": flipped}, 2, Tolerances())
+    assert [c["passed"] for c in checks] == [False]  # torch's own floor alone (3 x 0 there) does not cover it

@@ -1,11 +1,14 @@
 """How a data-parallel child is started on N devices, per backend. Parent side: no framework
 import, only argv and environment (the engines themselves: mnistx/backends/distribute/).
 
-    jax         one process; on CPU, XLA_FLAGS=--xla_force_host_platform_device_count=N makes N
-                host devices (GPUs are used when there are N)
+    jax         one process; N GPUs, else N host devices (XLA_FLAGS=
+                --xla_force_host_platform_device_count=N, set here for every jax child)
     tensorflow  one process; N GPUs, else N logical CPU devices made at start-up
-    torch       N processes under torchrun (python -m torch.distributed.run --standalone),
-                OMP_NUM_THREADS = cores // N each, so N = 1 and N = 2 use the same cores
+    torch       N processes under torchrun (python -m torch.distributed.run --standalone):
+                N GPUs with nccl, else CPU with gloo; OMP_NUM_THREADS = cores // N each, so
+                N = 1 and N = 2 use the same cores
+Every engine takes GPUs only when there are at least N; else it runs on CPU (its report names the
+devices).
 """
 
 from __future__ import annotations

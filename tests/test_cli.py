@@ -51,6 +51,7 @@ def _bad_npz(tmp_path):
     (["parity", "--devices", "2", "--batch-size", "33"], "a global batch of 33 does not split evenly over 2 devices"),
     (["bench", "--devices", "65"], "--devices must be a whole number from 1 to 64"),
     (["bench", "--devices", "2", "--backends", "numpy"], "--devices measures training"),
+    (["parity", "--devices", "2", "--backends", "numpy,openvino"], "--devices trains data-parallel"),
 ])
 def test_bad_input_one_line_exit_2(args, message, tmp_path, capsys):
     args = [str(_bad_npz(tmp_path)) if a == "{bad}" else a for a in args]

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistx import devices, runs, spawn
-from mnistx.config import INFERENCE_BACKENDS, ParityConfig
+from mnistx.config import BACKENDS, INFERENCE_BACKENDS, ParityConfig
 from mnistx.errors import MnistxError
 from mnistx.parity import checks as C
 from mnistx.parity import data_parallel, report, tf32
@@ -44,6 +44,8 @@ def check_config(cfg: ParityConfig) -> None:
     if cfg.n_images < 1 or cfg.steps < 1 or cfg.batch_size < 1 or cfg.n_activation_images < 1:
         raise MnistxError("--images, --steps, --batch-size and --activation-images must be at least 1")
     devices.check(cfg.devices, batch_sizes=[cfg.batch_size])
+    if cfg.devices > 1 and not any(b in BACKENDS for b in cfg.backends):
+        raise MnistxError(f"--devices trains data-parallel: name at least one of {', '.join(BACKENDS)}")
 
 
 def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progress=print) -> dict:

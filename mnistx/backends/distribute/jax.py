@@ -17,8 +17,10 @@ class Replicas:
 
     def __init__(self, n: int):
         devs = jax.devices()
+        if len(devs) < n:  # fewer GPUs than n: n host devices, as TensorFlow and torch fall back to
+            devs = jax.devices("cpu")
         if len(devs) < n:
-            raise MnistxError(f"JAX sees {len(devs)} {devs[0].platform} device(s), not {n}; on CPU start the "
+            raise MnistxError(f"JAX sees {len(devs)} {devs[0].platform} device(s), not {n}; start the "
                               f"process with XLA_FLAGS=--xla_force_host_platform_device_count={n}")
         self.devices = [f"{d.platform}:{d.id}" for d in devs[:n]]
         self.engine = "keras.distribution.DataParallel (jax.sharding mesh, XLA SPMD)"

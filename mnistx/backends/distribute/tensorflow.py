@@ -41,11 +41,11 @@ class Replicas:
         return self.strategy.scope()
 
     def step(self, model, x, y) -> float:
-        history = model.fit(_dataset(x, y, len(y)), epochs=1, verbose=0)
+        history = model.fit(_dataset(x, y, len(y)), epochs=1, verbose=0, shuffle=False)
         return float(history.history["loss"][0])
 
     def fit(self, model, x, y, batch_size: int) -> None:
-        model.fit(_dataset(x, y, batch_size), epochs=1, verbose=0)
+        model.fit(_dataset(x, y, batch_size), epochs=1, verbose=0, shuffle=False)
         np.asarray(model.trainable_variables[0].value)  # .numpy(): waits for the last step
 
     def close(self) -> None:

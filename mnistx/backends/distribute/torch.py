@@ -69,7 +69,7 @@ class Replicas:
 
     def close(self) -> None:
         """Every process reaches here, drops its DDP wrappers, then leaves the group. Freeing a
-        wrapper after the group is gone hung one process in four (a C++ destructor waiting)."""
+        wrapper after the group was gone hung one process in four to seven (docs/scaling.md)."""
         if dist.is_initialized():
             dist.barrier()
             self._ddp.clear()

@@ -5,7 +5,7 @@ fixed (the global batch grows with N), and the parent reports samples/s, speed-u
 Child: `mnistx bench --scaling-worker DIR`, one per (backend, devices), started by
 mnistx/devices.py (torch: N processes under torchrun; rank 0 writes <backend>-x<n>.json).
 Each timed repeat is one Replicas.fit over `scaling_steps` global batches (Keras's fit on JAX and
-TensorFlow, the DDP loop on torch), synced, after one untimed fit (tracing, compilation).
+TensorFlow, the DDP loop on torch), synced, after WARMUP_FITS untimed fits (tracing, compilation).
 
 scaling.json ("mnistx.scaling/1"): config, host, results: backend -> "n" -> {engine, devices,
 processes, versions, jit_compile, rows: [{per_device_batch, global_batch, step_seconds (stats),
@@ -23,6 +23,9 @@ from mnistx.config import BACKENDS, BenchConfig
 from mnistx.errors import MnistxError
 
 SCHEMA = "mnistx.scaling/1"
+# untimed fits first: the first traces and compiles; on JAX with one device the second compiled
+# again (measured: 110, 50, then 1.6 ms/step), which made one repeat in five 20x slower
+WARMUP_FITS = 2
 
 
 def run(workdir) -> None:
@@ -62,11 +65,11 @@ def run(workdir) -> None:
         xs, y = pack_inputs(model, [x[take] for x in data.train_x]), y_all[take]
         model.set_weights(init)
         times = []
-        for r in range(1 + cfg["scaling_repeats"]):  # the first fit traces/compiles: untimed
+        for r in range(WARMUP_FITS + cfg["scaling_repeats"]):
             start = time.perf_counter()
             replicas.fit(model, xs, y, g)
             times.append((time.perf_counter() - start) / steps)
-        times = times[1:]
+        times = times[WARMUP_FITS:]
         stats = summarize(times)
         out["rows"].append({"per_device_batch": b, "global_batch": g, "steps": steps,
                             "step_seconds": stats, "samples_per_s": g / stats["median"]})
@@ -99,7 +102,7 @@ def markdown(summary: dict) -> str:
     lines = [f"# Data-parallel scaling: {summary['model']}, 1 vs {n} devices ({summary['host']['date_utc']})", "",
              "Per-device batch fixed, global batch = per-device x devices. Each timed repeat: one fit over "
              f"{summary['config']['scaling_steps']} global batches, synced; median (p5-p95) of "
-             f"{summary['config']['scaling_repeats']} repeats after one untimed fit (tracing, "
+             f"{summary['config']['scaling_repeats']} repeats after {WARMUP_FITS} untimed fits (tracing, "
              "compilation). Efficiency = (samples/s on N) / (N x samples/s on 1).", "",
              "| backend | engine | devices | jit_compile | per-device batch | ms/step on 1 | ms/step on N | "
              "samples/s on 1 | samples/s on N | speed-up | efficiency |", "|---|---|---|---|---|---|---|---|---|---|---|"]

@@ -10,6 +10,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -39,6 +40,22 @@ def atomic_path(path: str | os.PathLike):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+_TEMP = re.compile(r"^\.[^.]+-[a-z0-9_]{8}(\.[A-Za-z0-9]+)*$")  # atomic_path's names: .<stem>-XXXXXXXX<suffixes>
+
+
+def remove_temp_files(folder) -> list[Path]:
+    """Remove atomic_path temp files left under `folder` by writers that died mid-write: a child
+    SIGKILLed after its grace period, or one whose SIGTERM exception Python swallowed (raised
+    inside a gc callback: "Exception ignored in _xla_gc_callback", seen once in CI). Called as the
+    --out lock is released, when every child of the run has ended. Returns what was removed."""
+    removed = []
+    for f in Path(folder).rglob(".*"):
+        if f.is_file() and _TEMP.match(f.name) and f.name != LOCK_NAME:
+            f.unlink(missing_ok=True)
+            removed.append(f)
+    return removed
 
 
 def write_text(path, text: str) -> Path:
@@ -109,6 +126,7 @@ def out_lock(out_dir):
     try:
         yield out_dir
     finally:
+        remove_temp_files(out_dir)
         if made and [p.name for p in out_dir.iterdir()] == [LOCK_NAME]:  # a run that wrote nothing
             (out_dir / LOCK_NAME).unlink()  # leaves nothing behind (still locked: no one else has it)
             for d in made:

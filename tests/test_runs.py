@@ -33,3 +33,18 @@ def test_incomplete_run_dir(tmp_path):
     (tmp_path / "meta.json").write_text("{}")
     with pytest.raises(MnistxError, match="missing model.keras"):
         runs.check_run_dir(tmp_path)
+
+
+def test_releasing_the_out_lock_removes_temp_files_a_dead_writer_left(tmp_path):
+    """A child killed mid-write (or whose SIGTERM exception Python swallowed in a gc callback)
+    leaves atomic_path's temp file; the parent removes it when the run's lock is released."""
+    with runs.out_lock(tmp_path / "out") as out:
+        (out / "work").mkdir()
+        with runs.atomic_path(out / "work" / "ckpt-torch.keras") as tmp:
+            tmp.write_bytes(b"")  # the writer dies here: simulate by keeping a copy of the name
+            left = tmp.with_name(tmp.name)
+        left.write_bytes(b"")  # atomic_path renamed its own; recreate what a dead writer leaves
+        (out / "work" / ".hidden").write_text("mine")
+        (out / "keep.json").write_text("{}")
+    names = sorted(p.name for p in (tmp_path / "out").rglob("*"))
+    assert names == [".hidden", ".mnistx.lock", "ckpt-torch.keras", "keep.json", "work"], names

@@ -51,3 +51,11 @@ def launch(backend: str, n: int, argv: list[str]) -> tuple[list[str], dict]:
         argv = [python or sys.executable, "-m", "torch.distributed.run", "--standalone",
                 f"--nproc-per-node={n}", "-m", "mnistx", *rest]
     return argv, env
+
+
+def launch_all(backends, n: int, argv: list[str]) -> tuple[dict, dict]:
+    """launch() for each backend: (backend -> argv, backend -> environment), spawn.run_children's
+    `jobs` and `env_each`."""
+    pairs = {b: launch(b, n, argv) for b in backends}
+    return {b: a for b, (a, _) in pairs.items()}, {b: e for b, (_, e) in pairs.items()}
+

@@ -41,9 +41,8 @@ def test_releasing_the_out_lock_removes_temp_files_a_dead_writer_left(tmp_path):
     with runs.out_lock(tmp_path / "out") as out:
         (out / "work").mkdir()
         with runs.atomic_path(out / "work" / "ckpt-torch.keras") as tmp:
-            tmp.write_bytes(b"")  # the writer dies here: simulate by keeping a copy of the name
-            left = tmp.with_name(tmp.name)
-        left.write_bytes(b"")  # atomic_path renamed its own; recreate what a dead writer leaves
+            tmp.write_bytes(b"")
+        tmp.write_bytes(b"")  # atomic_path renamed its own; recreate what a dead writer leaves
         (out / "work" / ".hidden").write_text("mine")
         (out / "keep.json").write_text("{}")
     names = sorted(p.name for p in (tmp_path / "out").rglob("*"))

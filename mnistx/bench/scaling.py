@@ -138,9 +138,7 @@ def run_scaling(cfg: BenchConfig, out_dir, jobs: list[dict], workdir: Path, prog
     runs.write_json(workdir / "config.json", {**dataclasses.asdict(cfg), "jobs": jobs[:1]})
     start, results = time.perf_counter(), {}
     for k in sorted({1, n}):
-        argvs, envs = {}, {}
-        for b in trainers:
-            argvs[b], envs[b] = devices.launch(b, k, spawn.mnistx_argv("bench", "--scaling-worker", workdir))
+        argvs, envs = devices.launch_all(trainers, k, spawn.mnistx_argv("bench", "--scaling-worker", workdir))
         progress(f"  scaling: {k} device(s) on {', '.join(trainers)}, one backend at a time")
         done = spawn.run_children(argvs, workdir / f"logs-x{k}", cfg.timeout_s, parallel=False,
                                   progress=progress, env_extra=device_env(cfg), env_each=envs)

@@ -72,20 +72,18 @@ def children(cfg: dict, workdir: Path, present, progress) -> tuple[dict, dict, d
     """Run a data-parallel child per training backend; (arrays, infos, failures) by backend."""
     n = cfg["devices"]
     trainers = [b for b in present if b in BACKENDS]
-    jobs, envs = {}, {}
-    for b in trainers:
-        jobs[b], envs[b] = devices.launch(b, n, spawn.mnistx_argv("parity", "--dp-worker", workdir))
+    jobs, envs = devices.launch_all(trainers, n, spawn.mnistx_argv("parity", "--dp-worker", workdir))
     progress(f"  data-parallel on {n} devices: {', '.join(trainers)}")
     done = spawn.run_children(jobs, workdir / "logs-dp", cfg["timeout_s"], cfg["parallel"], progress,
                               env_each=envs)
+    from mnistx.parity.runner import _load_result  # the single-device children's files, same layout
+
     results, infos, failures = {}, {}, {}
     for b in trainers:
         try:
             if not done[b].ok:
                 raise OSError(done[b].reason())
-            with np.load(workdir / f"{_stem(b, n)}.npz") as f:
-                results[b] = {k: f[k] for k in f.files}
-            infos[b] = runs.read_json(workdir / f"{_stem(b, n)}.json")
+            results[b], infos[b] = _load_result(workdir, _stem(b, n))
         except (OSError, ValueError, MnistxError) as exc:
             tail = done[b].tail(8).strip().splitlines()
             failures[label(b, n)] = f"failed: {exc}" + (f"; last output: {tail[-1][:300]}" if tail else "")

@@ -73,8 +73,8 @@ def _run_columns(cfg: CompareConfig, names, out: Path, data, progress, from_run=
                 raise OSError(res.reason())
             cols[b] = {"status": "ok", **runs.read_json(workdir / f"{b}.json")}
         except (OSError, MnistxError) as exc:
-            tail = (res.tail(6).strip().splitlines() or [""])[-1][:300]
-            cols[b] = {"status": "failed", "reason": f"{exc}" + (f": {tail}" if tail else "")}
+            why = res.error()
+            cols[b] = {"status": "failed", "reason": f"{exc}" + (f": {why}" if why else "")}
     return cols
 
 

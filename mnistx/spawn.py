@@ -101,8 +101,23 @@ def child_start(workdir) -> tuple[Path, dict, str]:
     return workdir, read_json(workdir / "config.json"), os.environ.get("KERAS_BACKEND", "")
 
 
+def import_path() -> str:
+    """PYTHONPATH for a child: this mnistx's own folder first (unless it is a site-packages
+    folder, already on the path), the working folder last, then the parent's own entries. With
+    PYTHONSAFEPATH set, `python -m mnistx` no longer puts the working folder first, so a folder
+    that holds a `mnistx/` directory cannot shadow the package (torchrun's workers inherit both)."""
+    import site
+
+    root = str(Path(__file__).resolve().parents[1])
+    sites = {str(Path(p).resolve()) for p in [*site.getsitepackages(), site.getusersitepackages()]}
+    parts = [] if root in sites else [root]
+    parts += [os.getcwd(), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return os.pathsep.join(dict.fromkeys(parts))
+
+
 def child_env(backend: str, extra: dict | None = None) -> dict:
-    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONUNBUFFERED="1", PYTHONSAFEPATH="1",
+               PYTHONPATH=import_path())
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter
     env.update(extra or {})
     return env
@@ -130,6 +145,16 @@ class ChildResult:
         except OSError:
             return ""
 
+    def error(self, limit: int = 300) -> str:
+        """The error the child died of, from its log, on one line: its `mnistx: error:` line, else
+        the exception of its last traceback (Keras's "Exception encountered when calling ..."
+        with the paragraph that says what), else its last line."""
+        try:
+            lines = Path(self.log).read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return error_line(lines, limit)
+
     def reason(self) -> str:
         if self.returncode is None:
             return f"not installed ({install_hint(self.backend)})"
@@ -144,6 +169,28 @@ class ChildResult:
                 name = f"signal {-self.returncode}"
             return f"killed by {name}"
         return f"exit code {self.returncode}"
+
+
+def error_line(lines: list[str], limit: int = 300) -> str:
+    """See ChildResult.error: the one line that says why a child failed."""
+    from mnistx.errors import one_line
+
+    said = [ln for ln in lines if ln.startswith("mnistx: error: ")]
+    if said:
+        return one_line(said[-1].removeprefix("mnistx: error: "), limit)
+    starts = [i for i, ln in enumerate(lines) if ln.startswith("Traceback (most recent call last)")]
+    if starts:
+        body = lines[starts[-1] + 1:]
+        first = next((i for i, ln in enumerate(body) if ln and not ln[0].isspace()), None)
+        if first is not None:
+            text = "\n".join(body[first:]).split("\n-----")[0]  # JAX's note on its frames follows
+            paras = text.split("\n\n")
+            text = paras[0]
+            if "Exception encountered when calling" in text and len(paras) > 1:
+                text += " " + paras[1]
+            return one_line(text, limit)
+    rest = [ln.strip() for ln in lines if ln.strip()]
+    return one_line(rest[-1], limit) if rest else ""
 
 
 # Child log lines relayed to the parent's console: the children's own stage lines ("[jax] ...") and

@@ -34,3 +34,41 @@ def test_relay_and_heartbeat(tmp_path):
     # backends run side by side on 2 cores); without the heartbeat the gap would be the full 4 s
     assert max(b - a for a, b in zip(times, times[1:])) < 1.0 + 1.5
     assert lines.index("  [jax] stage one") < lines.index("  [jax] stage two")
+
+
+JAX_LOG = """[jax] load done (1.2 s)
+Traceback (most recent call last):
+  File "/x/worker.py", line 10, in run
+    out = model(x)
+ValueError: Exception encountered when calling BertBackbone.call().
+
+Index 5 is out of range for a table of 2 rows
+
+Arguments received by BertBackbone.call():
+  \u2022 inputs=torch.Tensor(shape=torch.Size([500, 1]), dtype=int32)
+--------------------
+For simplicity, JAX has removed its internal frames from the traceback of the following exception. Set JAX_TRACEBACK_FILTERING=off to include these."""
+
+
+def test_failure_line_quotes_the_exception_not_the_last_log_line():
+    """JAX's note on its frames and Keras's argument list ended the log, and were quoted as the reason."""
+    line = spawn.error_line(JAX_LOG.splitlines())
+    assert line.startswith("ValueError: Exception encountered when calling BertBackbone.call().")
+    assert "Index 5 is out of range" in line and "JAX" not in line and "inputs=" not in line
+    assert spawn.error_line(["noise", "mnistx: error: the model is bad", "more noise"]) == "the model is bad"
+    assert spawn.error_line(["just a line"]) == "just a line"
+
+
+def test_children_import_the_installed_package_from_any_folder(tmp_path, monkeypatch):
+    """A working folder that holds a `mnistx/` directory shadowed the package in every child
+    (`python -m mnistx` puts the working folder first): "cannot import name '__version__'"."""
+    (tmp_path / "mnistx").mkdir()
+    (tmp_path / "mnistx" / "__init__.py").write_text("raise ImportError('the wrong mnistx')\n")
+    (tmp_path / "mymodels.py").write_text("X = 1\n")  # the folder's own modules still import
+    monkeypatch.chdir(tmp_path)
+    code = "import mnistx, mymodels; print(mnistx.__version__, mymodels.X)"
+    res = spawn.run_children({"numpy": [sys.executable, "-c", code]}, tmp_path / "logs", 60, progress=lambda m: None)
+    assert res["numpy"].ok, res["numpy"].tail()
+    from mnistx import __version__
+
+    assert f"{__version__} 1" in res["numpy"].tail()

@@ -79,7 +79,7 @@ def _jobs(cfg: BenchConfig, workdir: Path, present, data_path, progress) -> list
         n_train = cfg.epoch_samples or (48_000 if registry else 1024)
         n_eval = cfg.eval_samples or (10_000 if registry else 1024)
         job = prepare(spec.text, workdir / f"model-{i}", present, data_path, cfg.inputs, n_eval, n_train,
-                      cfg.seed, cfg.int_high, cfg.loss, cfg.timeout_s, progress)
+                      cfg.seed, cfg.int_high, cfg.loss, cfg.timeout_s, progress, cfg.seq_len, cfg.image_size)
         label = spec.label if spec.label not in [j["label"] for j in jobs] else f"{spec.label}-{i}"
         jobs.append({"label": label, **job.child_config()})
     return jobs
@@ -122,7 +122,8 @@ def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=p
                 raise OSError(res.reason())
             results[b] = runs.read_json(workdir / f"{b}.json")
         except (OSError, MnistxError) as exc:
-            results[b] = {"error": f"failed: {exc}", "log_tail": res.tail(8)}
+            why = res.error()
+            results[b] = {"error": f"failed: {exc}" + (f": {why}" if why else ""), "log_tail": res.tail(8)}
     acc = accuracy_rows(results, cfg.accuracy_band)
     summary = {"schema": SCHEMA, "quick": quick, "config": child_cfg, "host": runs.environment(),
                "wall_seconds": time.perf_counter() - start, "backends": results,

@@ -148,7 +148,9 @@ def run_scaling(cfg: BenchConfig, out_dir, jobs: list[dict], workdir: Path, prog
                     raise OSError(done[b].reason())
                 results.setdefault(b, {})[str(k)] = runs.read_json(workdir / f"{b}-x{k}.json")
             except (OSError, MnistxError) as exc:
-                results.setdefault(b, {})[str(k)] = {"error": f"failed: {exc}", "log_tail": done[b].tail(8)}
+                why = done[b].error()
+                results.setdefault(b, {})[str(k)] = {"error": f"failed: {exc}" + (f": {why}" if why else ""),
+                                                     "log_tail": done[b].tail(8)}
     summary = {"schema": SCHEMA, "model": jobs[0]["label"], "devices": n, "config": dataclasses.asdict(cfg),
                "host": runs.environment(), "results": results, "rows": efficiency_rows(results, n),
                "wall_seconds": time.perf_counter() - start}

@@ -170,7 +170,8 @@ def cmd_train(args) -> int:
     if spec.kind == "registry" and args.inputs == "data":
         metrics = train.train(cfg, data.prepare(raw, cfg.validation_split, cfg.train_limit), run_dir)
     else:
-        metrics = train.train_any(cfg, run_dir, args.data, args.inputs, args.loss, args.int_high)
+        metrics = train.train_any(cfg, run_dir, args.data, args.inputs, args.loss, args.int_high,
+                                  seq_len=args.seq_len, image_size=args.image_size)
     acc = f"test accuracy {metrics['test_accuracy']:.4f}, " if metrics.get("test_accuracy") is not None else ""
     print(f"{acc}test loss {metrics['test_loss']:.4f}, "
           f"{sum(metrics['seconds_per_epoch']) / len(metrics['seconds_per_epoch']):.2f} s/epoch; "

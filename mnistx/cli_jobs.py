@@ -36,6 +36,10 @@ def _model_args(p):
                    "drawn from 0..N-1 (default: the first Embedding layer's input_dim)")
     p.add_argument("--loss", metavar="NAME", help="Keras loss name (default: the model's compile() loss, "
                    "else guessed from the labels and printed)")
+    p.add_argument("--seq-len", type=int, metavar="L", help="synthetic inputs: length of unknown sequence "
+                   "dimensions, capped at the model's position embeddings (default: 16)")
+    p.add_argument("--image-size", type=int, metavar="S", help="synthetic inputs: height and width of an "
+                   "image input of unknown size (default: 32)")
 
 
 def _tiers(items) -> dict:
@@ -217,7 +221,7 @@ def cmd_bench(args) -> int:
         raise MnistxError("--samples must be at least 1")
     kw = dict(backends=args.backends, models=names, modes=modes, device=args.device, timeout_s=args.timeout,
               inputs=args.inputs, int_high=args.int_high, loss=args.loss, epoch_samples=args.samples,
-              devices=args.devices)
+              devices=args.devices, seq_len=args.seq_len, image_size=args.image_size)
     if args.epochs is not None:
         if args.epochs < 1:
             raise MnistxError("--epochs must be at least 1")
@@ -258,6 +262,7 @@ def cmd_parity(args) -> int:
     cfg = ParityConfig(model=args.model, backends=args.backends, n_images=args.images, steps=args.steps,
                        n_activation_images=args.activation_images, batch_size=args.batch_size,
                        inputs=args.inputs, int_high=args.int_high, loss=args.loss, optimizer=args.optimizer,
+                       seq_len=args.seq_len, image_size=args.image_size,
                        plant=args.plant, plant_layer=args.plant_layer, tf32=args.tf32, devices=args.devices,
                        parallel=not args.sequential, timeout_s=args.timeout,
                        tolerances=Tolerances().with_overrides(**_tiers(args.tier)))

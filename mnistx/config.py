@@ -89,6 +89,8 @@ class ParityConfig:
     n_activation_images: int = 64  # samples for per-layer activations and gradients
     inputs: str = "data"  # data (MNIST or --data FILE) | synthetic (from the model's input spec)
     int_high: int | None = None  # token-id range for synthetic integer inputs (else the Embedding's)
+    seq_len: int | None = None  # synthetic inputs: unknown sequence dimensions (None: inputs.SEQ_LEN, 16)
+    image_size: int | None = None  # synthetic inputs: unknown image height/width (None: 32)
     loss: str | None = None  # a Keras loss name; default: the model's compiled loss, else guessed
     optimizer: str = "auto"  # trajectory: auto | adam | sgd (auto: the model's compiled optimizer,
     # else Adam for the registry's models, else SGD: see parity/train_twin.py for why)
@@ -120,6 +122,8 @@ class BenchConfig:
     eval_samples: int | None = None  # None: the 10,000 MNIST test images for mlp/cnn, else 1,024
     inputs: str = "data"  # data | synthetic (from the model's input spec)
     int_high: int | None = None  # token-id range for synthetic integer inputs
+    seq_len: int | None = None  # synthetic inputs: unknown sequence dimensions (None: 16)
+    image_size: int | None = None  # synthetic inputs: unknown image height/width (None: 32)
     loss: str | None = None  # default: the model's compiled loss, else guessed from the labels
     epochs: int = 3  # timed epochs per mode (each from the same initial weights)
     import_repeats: int = 3

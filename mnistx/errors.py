@@ -32,3 +32,24 @@ class Terminated(KeyboardInterrupt):
 class NotSupported(MnistxError):
     """A capability the current backend does not have (e.g. gradients on the NumPy backend);
     reports list it as "not supported by this backend", never as a failure."""
+
+
+def error_line(lines: list[str], limit: int = 300) -> str:
+    """The one line that says why a child failed, from its log lines (spawn.ChildResult.error):
+    its `mnistx: error:` line, else its last traceback's exception, else its last line."""
+    said = [ln for ln in lines if ln.startswith("mnistx: error: ")]
+    if said:
+        return one_line(said[-1].removeprefix("mnistx: error: "), limit)
+    starts = [i for i, ln in enumerate(lines) if ln.startswith("Traceback (most recent call last)")]
+    if starts:
+        body = lines[starts[-1] + 1:]
+        first = next((i for i, ln in enumerate(body) if ln and not ln[0].isspace()), None)
+        if first is not None:
+            text = "\n".join(body[first:]).split("\n-----")[0]  # JAX's note on its frames follows
+            paras = text.split("\n\n")
+            text = paras[0]
+            if "Exception encountered when calling" in text and len(paras) > 1:
+                text += " " + paras[1]
+            return one_line(text, limit)
+    rest = [ln.strip() for ln in lines if ln.strip()]
+    return one_line(rest[-1], limit) if rest else ""

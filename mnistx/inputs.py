@@ -140,22 +140,81 @@ def from_arrays(arrays: dict, specs: list[dict], source: str, make_labels=None) 
     return Inputs(ex, check_labels(ey, len(ex[0]), source), tx, check_labels(ty, len(tx[0]), source), source)
 
 
+SEQ_LEN, IMAGE_SIZE = 16, 32  # defaults for the unknown (None) dimensions of synthetic inputs
+
+
+def concrete_shape(spec: dict, seq_len: int = SEQ_LEN, image_size: int = IMAGE_SIZE,
+                   max_len: int | None = None) -> tuple:
+    """An input's shape without the batch, its None dimensions filled: height and width of an
+    image input (rank 3) by image_size (channels by 3), every other by seq_len, capped at the
+    longest sequence the model's position embeddings take (max_len)."""
+    dims = list(spec["shape"])
+    if spec.get("role") == "image" or (len(dims) == 3 and "float" in spec["dtype"]):
+        return tuple(d if d is not None else (3 if i == 2 else image_size) for i, d in enumerate(dims))
+    length = min(seq_len, max_len) if max_len else seq_len
+    return tuple(length if d is None else d for d in dims)
+
+
+def _mask(rng, n: int, shape: tuple) -> np.ndarray:
+    """Padding masks as real batches have them: each row a prefix of ones (length 1..L) then
+    zeros; every fourth row unpadded; never a fully masked row."""
+    length = shape[0]
+    lengths = rng.integers(1, length + 1, n)
+    lengths[::4] = length
+    rows = (np.arange(length)[None, :] < lengths[:, None])
+    return rows.reshape((n, length) + (1,) * (len(shape) - 1)) * np.ones((n, *shape), bool)
+
+
 def synthetic(specs: list[dict], out_shape: list, n: int, seed: int, int_high: int | None,
-              label_kind: str) -> Inputs:
-    """A seeded batch from the input spec; labels: classes ('int'), 'onehot' or 'float' targets."""
+              label_kind: str, seq_len: int = SEQ_LEN, image_size: int = IMAGE_SIZE,
+              max_len: int | None = None) -> Inputs:
+    """A seeded batch from the input spec (with the probe's roles: ids from the range of the
+    Embedding that takes them, masks as padding masks, images of image_size; see
+    mnistx/input_roles.py); token ids under a mask's zeros are 0 (padding), for the ids input
+    named like the mask (`padding_mask` -> `token_ids`, `encoder_padding_mask` ->
+    `encoder_token_ids`). Labels: classes ('int'), 'onehot' or 'float' targets."""
     rng = np.random.default_rng(seed)
-    xs = []
+    xs, masks = [], {}
     for spec in specs:
-        shape = (n, *[1 if s is None else s for s in spec["shape"]])
-        if "int" in spec["dtype"]:
-            if not int_high:
+        shape = concrete_shape(spec, seq_len, image_size, max_len)
+        role = spec.get("role") or ("ids" if "int" in spec["dtype"] else "float")
+        if role == "mask":
+            m = _mask(rng, n, shape)
+            masks[spec["name"].replace("padding_mask", "token_ids")] = m
+            xs.append(m.astype(spec["dtype"]))
+        elif "int" in spec["dtype"]:
+            high = spec.get("high") or int_high
+            if not high:
                 raise DataError(f"input '{spec['name']}' takes integer ids and no Embedding layer gives "
                                 "their range; pass --int-high N")
-            xs.append(rng.integers(0, int_high, shape).astype(spec["dtype"]))
+            xs.append(rng.integers(0, high, (n, *shape)).astype(spec["dtype"]))
         else:
-            xs.append(rng.random(shape, dtype=np.float32).astype(spec["dtype"]))
+            xs.append(rng.random((n, *shape), dtype=np.float32).astype(spec["dtype"]))
+    for i, spec in enumerate(specs):
+        m = masks.get(spec["name"])
+        if m is not None and m.shape == xs[i].shape and spec.get("role") != "mask":
+            xs[i] = np.where(m, xs[i], 0).astype(xs[i].dtype)
     y = synthetic_labels(out_shape, n, rng, label_kind)
     return Inputs(xs, y, xs, y, f"synthetic (seed {seed}, {n} samples)")
+
+
+def describe(xs: list, specs: list[dict]) -> list[str]:
+    """One line per input: name, dtype, shape, and its range (ids), padded rows (masks) or values."""
+    lines = []
+    for x, spec in zip(xs, specs):
+        head = f"{spec['name']}: {x.dtype} {tuple(x.shape)}"
+        role = spec.get("role")
+        if role == "mask" and x.ndim >= 2:
+            lengths = x.reshape(len(x), x.shape[1], -1)[:, :, 0].astype(bool).sum(1)
+            padded = int((lengths < x.shape[1]).sum())
+            lines.append(f"{head}, padding mask: {padded} of {len(x)} rows padded, lengths "
+                         f"{int(lengths.min())}-{int(lengths.max())}")
+        elif np.issubdtype(x.dtype, np.integer):
+            src = f" (range of {spec['embedding']}: {spec['high']} ids)" if spec.get("embedding") else ""
+            lines.append(f"{head}, ids in [{int(x.min())}, {int(x.max())}]{src}")
+        else:
+            lines.append(f"{head}, values in [{float(x.min()):.3g}, {float(x.max()):.3g}]")
+    return lines
 
 
 def synthetic_labels(out_shape: list, n: int, rng, kind: str) -> np.ndarray:

@@ -1,13 +1,16 @@
 """Every layer's output for one eager forward pass, for any Keras model (child side, pure Keras).
 
-Each leaf layer (a layer that is not itself a Model) has its `call` wrapped for one forward pass,
-so the record is in execution order (a topological order of the graph) and works the same for
+Every layer that is not itself a Model has its `call` wrapped for one forward pass, and so has
+every sublayer of a layer (a KerasHub transformer block's attention, norms and dense layers, called
+inside the block's own `call()`), so the record is in execution order and works the same for
 Sequential, functional, nested and subclassed models. Nested models are flattened: a layer is
-named by its path (`encoder/block1_conv`); a shared layer's second call is `name#2`.
+named by its path (`encoder/block1_conv`, `transformer_layer_0/self_attention/query`); a shared
+layer's second call is `name#2`. A sublayer's record comes before its enclosing layer's (the
+enclosing call ends last); `parent` names the enclosing traced layer. InputLayers are not traced.
 
 Each record also says where its inputs came from: `input:<i>` (a model input), an earlier
-record's output (`<name>:<k>`), or `ext:<n>` (a tensor computed outside any layer, e.g. `x + y`
-in a subclassed model's call; its value is kept too), so a parent can tell whether a layer's
+record's output (`<name>:<k>`), or `ext:<layer>:<j>` (a tensor computed outside any layer, e.g.
+`x + y` in a subclassed model's call, named by the layer that first takes it; its value is kept too), so a parent can tell whether a layer's
 inputs agreed across backends.
 """
 
@@ -19,16 +22,35 @@ import numpy as np
 MASK_ARGS = ("mask", "training")
 
 
-def leaf_layers(model: keras.Model, prefix: str = "") -> list[tuple[str, keras.layers.Layer]]:
-    """(path, layer) for every non-Model layer, recursing into nested models (any kind)."""
+def _children(layer) -> list:
+    return [c for c in layer._flatten_layers(include_self=False, recursive=False)
+            if not isinstance(c, keras.layers.InputLayer)]
+
+
+def leaf_layers(model: keras.Model, prefix: str = "", seen: set | None = None,
+                into_layers: bool = False) -> list[tuple[str, keras.layers.Layer]]:
+    """(path, layer) for every non-Model layer, recursing into nested models (any kind); with
+    `into_layers`, into every layer's sublayers too. Each layer once (a task model lists its
+    backbone's InputLayer again; InputLayers are left out), at its first path."""
+    seen = set() if seen is None else seen
     found = []
-    for layer in model._flatten_layers(include_self=False, recursive=False):
+    for layer in _children(model):
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
         path = f"{prefix}{layer.name}"
         if isinstance(layer, keras.Model):
-            found += leaf_layers(layer, path + "/")
-        else:
-            found.append((path, layer))
+            found += leaf_layers(layer, path + "/", seen, into_layers)
+            continue
+        found.append((path, layer))
+        if into_layers:
+            found += leaf_layers(layer, path + "/", seen, into_layers)
     return found
+
+
+def traced_layers(model: keras.Model) -> list[tuple[str, keras.layers.Layer]]:
+    """Every layer trace() records: leaf_layers with each layer's sublayers."""
+    return leaf_layers(model, into_layers=True)
 
 
 def _tensors(args, kwargs) -> list:
@@ -52,20 +74,26 @@ def trace(model: keras.Model, inputs) -> tuple[list[dict], dict[str, np.ndarray]
         seen[id(t)] = f"input:{i}"
     structured = keras.tree.pack_sequence_as(inputs, converted)
 
-    def source_of(t) -> str:
+    def source_of(t, consumer: str, j: int) -> str:
+        """A tensor's source; one made outside every traced layer is named after where it is
+        first consumed (`ext:<layer>:<j>`), so the names match across backends even where one
+        backend records layers another does not."""
         if id(t) not in seen:
-            name = f"ext:{len([k for k in arrays if k.startswith('ext:')])}"
+            name = f"ext:{consumer}:{j}"
             arrays[name] = keras.ops.convert_to_numpy(t)
             seen[id(t)] = name
             keep.append(t)
         return seen[id(t)]
 
+    hooked = traced_layers(model)
+    paths = {p for p, _ in hooked}
+
     def wrap(path, layer, original):
         def call(*args, **kwargs):
-            inbound = [source_of(t) for t in _tensors(args, kwargs)]
-            out = original(*args, **kwargs)
             counts[path] = counts.get(path, 0) + 1
             name = path if counts[path] == 1 else f"{path}#{counts[path]}"
+            inbound = [source_of(t, name, j) for j, t in enumerate(_tensors(args, kwargs))]
+            out = original(*args, **kwargs)
             keys = []
             for k, t in enumerate(x for x in keras.tree.flatten(out) if keras.ops.is_tensor(x)):
                 key = f"{name}:{k}"
@@ -73,12 +101,12 @@ def trace(model: keras.Model, inputs) -> tuple[list[dict], dict[str, np.ndarray]
                 seen[id(t)] = key
                 keep.append(t)
                 keys.append(key)
+            parent = path.rsplit("/", 1)[0] if "/" in path else None
             records.append({"name": name, "class": type(layer).__name__, "outputs": keys,
-                            "inbound": inbound})
+                            "inbound": inbound, "parent": parent if parent in paths else None})
             return out
         return call
 
-    hooked = leaf_layers(model)
     for path, layer in hooked:
         layer.call = wrap(path, layer, layer.call)
     try:

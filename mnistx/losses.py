@@ -72,11 +72,40 @@ def shape_labels(y: np.ndarray, choice: dict, out_last: int) -> np.ndarray:
     return y if np.issubdtype(y.dtype, np.integer) else y.astype(np.float32)
 
 
+class SquaredToZero(keras.losses.Loss):
+    """mean(y_pred ** 2): the loss mnistx gives every output but the first of a model with several
+    (a backbone's dict of sequence and pooled outputs): each output takes part in the loss, the
+    gradients and the training trajectory, with no labels to invent. y_true is ignored."""
+
+    def __init__(self, name: str = "squared_to_zero"):
+        super().__init__(name=name)
+
+    def call(self, y_true, y_pred):
+        return keras.ops.mean(keras.ops.square(y_pred), axis=-1)
+
+
 def objective(loss_fn, y):
-    """outputs -> mean loss against fixed labels y (for gradients)."""
+    """outputs -> the job's scalar loss against fixed labels y (for gradients): loss_fn on the
+    first flattened output, plus SquaredToZero's mean square of every other output."""
     yt = keras.ops.convert_to_tensor(y)
 
     def f(out):
-        out = keras.tree.flatten(out)[0] if isinstance(out, (list, tuple, dict)) else out
-        return keras.ops.mean(loss_fn(yt, out))
+        first, *rest = keras.tree.flatten(out)
+        total = keras.ops.mean(loss_fn(yt, first))
+        for o in rest:
+            total = total + keras.ops.mean(keras.ops.square(o))
+        return total
     return f
+
+
+def structured(model: keras.Model, loss_fn, y: np.ndarray):
+    """(loss, labels) for compile() / train_on_batch() shaped like the model's outputs: unchanged
+    for one output; else loss_fn and y for the first flattened output and SquaredToZero (with
+    zero placeholders of the output's rank) for each other, packed in the outputs' structure."""
+    struct = getattr(model, "_outputs_struct", None) if getattr(model, "outputs", None) else None
+    flat = keras.tree.flatten(struct) if struct is not None else []
+    if len(flat) < 2:
+        return loss_fn, y
+    dummies = [np.zeros((len(y),) + (1,) * (len(t.shape) - 1), np.float32) for t in flat[1:]]
+    return (keras.tree.pack_sequence_as(struct, [loss_fn] + [SquaredToZero() for _ in dummies]),
+            keras.tree.pack_sequence_as(struct, [y] + dummies))

@@ -54,6 +54,10 @@ def build_spec(spec) -> keras.Model:
     spec = ModelSpec.from_json(spec) if isinstance(spec, dict) else spec
     if spec.kind == "registry":
         return build(spec.target)
+    if spec.kind == "hub":
+        from mnistx import hub
+
+        return hub.load(spec.target)
     if spec.kind == "keras":
         try:
             return auto_jit(keras.saving.load_model(spec.target, safe_mode=True))
@@ -133,13 +137,18 @@ def embedding_input_dim(model: keras.Model) -> int | None:
     return None
 
 
-def describe(model: keras.Model) -> dict:
-    """What the parent needs: inputs, output shapes, size, kind, compile loss, layer kinds."""
+def describe(model: keras.Model, int_high: int | None = None) -> dict:
+    """What the parent needs: inputs (with their roles: mnistx/input_roles.py), output shapes,
+    size, kind, compile loss, layer kinds, the longest sequence its position embeddings take."""
+    from mnistx import input_roles
+
     outs = model.outputs if getattr(model, "outputs", None) else None
+    specs = [{**s, **r} for s, r in zip(input_specs(model),
+                                        input_roles.roles(model, int_high or embedding_input_dim(model)))]
     kinds = sorted({type(layer).__name__ for layer in all_layers(model)})
     loss = getattr(model, "loss", None) if getattr(model, "compiled", False) else None
     return {"name": model.name, "class": type(model).__name__, "graph": is_graph_model(model),
-            "inputs": input_specs(model),
+            "inputs": specs, "max_length": input_roles.max_length(model),
             "outputs": [list(t.shape[1:]) for t in outs] if outs else None,
             "params": int(model.count_params()), "layer_kinds": kinds,
             "n_layers": len(all_layers(model)), "embedding_input_dim": embedding_input_dim(model),

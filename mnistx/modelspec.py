@@ -5,6 +5,8 @@ A model spec is one of:
     package.module:function           an importable function returning a fresh keras.Model
     path/to/file.py:function          a function in a Python file
     path/to/model.keras               a saved model (loaded with safe_mode on)
+    hub:PRESET_OR_DIR                 a KerasHub preset: a folder written by save_to_preset
+                                      (offline), or a preset name (downloads); mnistx/hub.py
 
 `parse(text)` answers in the parent: a spec that resolves to nothing is a one-line MnistxError
 before any data is read or any child starts. `mnistx.models.build_spec` builds it in a child.
@@ -23,12 +25,13 @@ from mnistx.errors import MnistxError
 
 REGISTRY_NAMES = ("mlp", "cnn")
 FORMS = ("a registry name (mlp, cnn)", "package.module:function", "path/to/file.py:function",
-         "a saved .keras file")
+         "hub:PRESET_OR_DIR (KerasHub)", "a saved .keras file")
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """kind: registry | module | file | keras; target: name, module, file path or .keras path;
+    """kind: registry | module | file | keras | hub; target: name, module, file path, .keras path
+    or KerasHub preset (name or folder);
     function: the builder's name (module and file kinds)."""
 
     kind: str
@@ -37,6 +40,8 @@ class ModelSpec:
 
     @property
     def text(self) -> str:
+        if self.kind == "hub":
+            return f"hub:{self.target}"
         return f"{self.target}:{self.function}" if self.function else self.target
 
     @property
@@ -46,6 +51,8 @@ class ModelSpec:
             return self.target
         if self.kind == "keras":
             return Path(self.target).stem
+        if self.kind == "hub":
+            return Path(self.target).name or self.target
         stem = Path(self.target).stem if self.kind == "file" else self.target.rsplit(".", 1)[-1]
         return f"{stem}.{self.function}"
 
@@ -68,6 +75,8 @@ def parse(text: str) -> ModelSpec:
         raise MnistxError(f"--model is empty; {_hint()}")
     if text in REGISTRY_NAMES:
         return ModelSpec("registry", text)
+    if text.startswith("hub:"):
+        return check_hub(text[4:])
     if text.endswith(".keras"):
         return check_keras_file(Path(text).expanduser())
     if ":" not in text:
@@ -109,6 +118,26 @@ def _module(module: str, function: str) -> ModelSpec:
         _file(Path(found.origin), function)  # same checks, same messages as a file path
 
     return ModelSpec("module", module, function)
+
+
+def check_hub(preset: str) -> ModelSpec:
+    """hub:PRESET_OR_DIR, checked without Keras: KerasHub installed; a folder (anything that names
+    an existing path or holds a '/') has the config.json save_to_preset writes; a bare name is a
+    preset to download, which the child loads (and says so in one line when it cannot)."""
+    if not preset.strip():
+        raise MnistxError("--model hub: names no preset; give hub:PRESET_NAME or hub:path/to/preset_dir")
+    if importlib.util.find_spec("keras_hub") is None:
+        raise MnistxError(f"--model hub:{preset} needs KerasHub, which is not installed; "
+                          "pip install --no-deps -r backends/hub/requirements-cpu.txt")
+    path = Path(preset).expanduser()
+    if path.exists() or "/" in preset or "\\" in preset:
+        if not path.is_dir():
+            raise MnistxError(f"KerasHub preset folder '{path}' not found (from --model hub:{preset})")
+        if not (path / "config.json").is_file():
+            raise MnistxError(f"'{path}' is not a KerasHub preset folder: no config.json (write one with "
+                              "model.save_to_preset(folder))")
+        return ModelSpec("hub", str(path.resolve()))
+    return ModelSpec("hub", preset)
 
 
 def check_keras_file(path: Path) -> ModelSpec:

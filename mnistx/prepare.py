@@ -90,7 +90,8 @@ def fit_job(spec, info: dict, arrays: dict | None, source: str, n_eval: int, n_t
     kind = _synthetic_kind(info, loss)  # for labels made up from the output spec
     if arrays is None:
         data = I.synthetic(info["inputs"], info["output_shapes"][0], max(n_eval, n_train), seed,
-                           info["int_high"], kind)
+                           info["int_high"], kind, info.get("seq_len") or I.SEQ_LEN,
+                           info.get("image_size") or I.IMAGE_SIZE, info.get("max_length"))
     else:
         data = I.from_arrays(arrays, info["inputs"], source, lambda n: I.synthetic_labels(
             info["output_shapes"][0], n, np.random.default_rng(seed), kind))
@@ -111,14 +112,14 @@ def run_probe(cfg: dict, workdir: Path, backend: str, timeout_s: float, progress
     if err.exists():
         raise MnistxError(err.read_text().strip())
     if not res.ok:
-        tail = (res.tail(5).strip().splitlines() or [""])[-1][:300]
-        raise MnistxError(f"the model could not be built in {backend} ({res.reason()}): {tail}")
+        raise MnistxError(f"the model could not be built in {backend} ({res.reason()}): {res.error()}")
     return runs.read_json(workdir / "spec.json")
 
 
 def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data", n_eval: int = 10_000,
             n_train: int = 640, seed: int = 42, int_high: int | None = None, loss: str | None = None,
-            timeout_s: float = 600.0, progress=print) -> Job:
+            timeout_s: float = 600.0, progress=print, seq_len: int | None = None,
+            image_size: int | None = None) -> Job:
     """Everything a job's children share, checked here; raises a one-line MnistxError if not."""
     spec = modelspec.parse(model)
     if inputs not in ("data", "synthetic"):
@@ -128,7 +129,11 @@ def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data",
         raise MnistxError(f"none of {', '.join(backends)} is installed; {spawn.install_hint(backends[0])}")
     arrays, source = (None, "synthetic") if inputs == "synthetic" else read_data(spec, data_path)
     workdir = runs.fresh_dir(workdir)
+    for flag, v in (("--seq-len", seq_len), ("--image-size", image_size)):
+        if v is not None and v < 1:
+            raise MnistxError(f"{flag} must be at least 1, not {v}")
     cfg = {"model": spec.to_json(), "seed": seed, "loss": loss, "int_high": int_high,
+           "seq_len": seq_len, "image_size": image_size,
            "download_mnist": inputs == "data" and arrays is None}
     fastest = [b for b in ("jax", "torch", "tensorflow") if b in present]  # import time
     info = run_probe(cfg, workdir, (fastest or present)[0], timeout_s, progress)
@@ -138,4 +143,10 @@ def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data",
     data.save(workdir / "inputs.npz")
     progress(f"  model {spec.text}: {info['class']} '{info['name']}', {info['params']:,} weights, "
              f"{len(info['inputs'])} input(s); inputs {data.source}; loss {choice['name']} ({choice['why']})")
+    info["inputs_described"] = I.describe(data.eval_x, info["inputs"])
+    if len(info.get("output_shapes") or []) > 1:
+        info["outputs_note"] = (f"{len(info['output_shapes'])} outputs: the loss is {choice['name']} on the "
+                                "first (flattened order) plus the mean square of each other output")
+    for line in info["inputs_described"]:
+        progress(f"    {line}")
     return Job(spec, info, data, choice, workdir)

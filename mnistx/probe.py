@@ -18,24 +18,21 @@ from mnistx import runs
 from mnistx.errors import MnistxError
 
 
-def _tiny_batch(specs: list[dict], int_high: int | None) -> list[np.ndarray]:
-    rng = np.random.default_rng(0)
-    return [rng.integers(0, int_high or 1, (2, *[s or 1 for s in sp["shape"]])).astype(sp["dtype"])
-            if "int" in sp["dtype"] else rng.random((2, *[s or 1 for s in sp["shape"]])).astype(sp["dtype"])
-            for sp in specs]
-
-
-def inspect(model, int_high: int | None = None) -> dict:
-    """models.describe(model) plus output shapes and whether outputs are probabilities
-    (a forward pass on two synthetic samples)."""
+def inspect(model, int_high: int | None = None, seq_len: int | None = None, image_size: int | None = None) -> dict:
+    """models.describe(model) plus output shapes and whether outputs are probabilities (a forward
+    pass on four synthetic samples shaped as the synthetic inputs will be)."""
     import keras
 
+    from mnistx import inputs as I
     from mnistx import models
     from mnistx.backends._common import pack_inputs
 
-    info = models.describe(model)
+    info = models.describe(model, int_high)
     int_high = int_high or info["embedding_input_dim"]
-    out = model(pack_inputs(model, _tiny_batch(info["inputs"], int_high)), training=False)
+    seq_len, image_size = seq_len or I.SEQ_LEN, image_size or I.IMAGE_SIZE
+    tiny = I.synthetic(info["inputs"], [1], 4, 0, int_high or 1, "float", seq_len, image_size, info["max_length"])
+    info.update(seq_len=seq_len, image_size=image_size)
+    out = model(pack_inputs(model, tiny.eval_x), training=False)
     flat = [keras.ops.convert_to_numpy(t) for t in keras.tree.flatten(out)]
     first = flat[0]
     probs = bool(first.min() >= 0 and (np.allclose(first.sum(-1), 1, atol=1e-3) if first.shape[-1] > 1
@@ -54,7 +51,7 @@ def probe(cfg: dict, workdir: Path) -> dict:
     model = models.build_spec(cfg["model"])
     if cfg.get("loss"):
         losses.check_name(cfg["loss"])
-    info = inspect(model, cfg.get("int_high"))
+    info = inspect(model, cfg.get("int_high"), cfg.get("seq_len"), cfg.get("image_size"))
     with runs.atomic_path(workdir / "reference.weights.h5") as tmp:
         model.save_weights(tmp)
     if cfg.get("download_mnist"):

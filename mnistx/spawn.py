@@ -153,6 +153,8 @@ class ChildResult:
             lines = Path(self.log).read_text(errors="replace").splitlines()
         except OSError:
             return ""
+        from mnistx.errors import error_line
+
         return error_line(lines, limit)
 
     def reason(self) -> str:
@@ -169,28 +171,6 @@ class ChildResult:
                 name = f"signal {-self.returncode}"
             return f"killed by {name}"
         return f"exit code {self.returncode}"
-
-
-def error_line(lines: list[str], limit: int = 300) -> str:
-    """See ChildResult.error: the one line that says why a child failed."""
-    from mnistx.errors import one_line
-
-    said = [ln for ln in lines if ln.startswith("mnistx: error: ")]
-    if said:
-        return one_line(said[-1].removeprefix("mnistx: error: "), limit)
-    starts = [i for i, ln in enumerate(lines) if ln.startswith("Traceback (most recent call last)")]
-    if starts:
-        body = lines[starts[-1] + 1:]
-        first = next((i for i, ln in enumerate(body) if ln and not ln[0].isspace()), None)
-        if first is not None:
-            text = "\n".join(body[first:]).split("\n-----")[0]  # JAX's note on its frames follows
-            paras = text.split("\n\n")
-            text = paras[0]
-            if "Exception encountered when calling" in text and len(paras) > 1:
-                text += " " + paras[1]
-            return one_line(text, limit)
-    rest = [ln.strip() for ln in lines if ln.strip()]
-    return one_line(rest[-1], limit) if rest else ""
 
 
 # Child log lines relayed to the parent's console: the children's own stage lines ("[jax] ...") and

@@ -72,7 +72,8 @@ def train(config: TrainConfig, data: Prepared, run_dir: str | Path, verbose: int
 
 
 def train_any(config: TrainConfig, run_dir, data_path=None, inputs: str = "data", loss: str | None = None,
-              int_high: int | None = None, verbose: int | None = None, progress=print) -> dict:
+              int_high: int | None = None, verbose: int | None = None, progress=print,
+              seq_len: int | None = None, image_size: int | None = None) -> dict:
     """Train any model spec (config.model) on any inputs; the registry's models on MNIST take the
     worksheet path above. Writes a run directory plus eval.npz (the evaluation inputs and labels,
     up to EVAL_SAMPLES, for introspection). Returns metrics."""
@@ -96,7 +97,7 @@ def train_any(config: TrainConfig, run_dir, data_path=None, inputs: str = "data"
     model = models.build_spec(spec)
     if loss:
         losses.check_name(loss)
-    info = probe.inspect(model, int_high)
+    info = probe.inspect(model, int_high, seq_len, image_size)
     n_train = config.train_limit or (SYNTHETIC_TRAIN if arrays is None else 10**9)
     job, choice = fit_job(spec, info, arrays, source, EVAL_SAMPLES, n_train, config.seed, loss)
     out_last = (info["output_shapes"][0] or [1])[-1]

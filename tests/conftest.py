@@ -57,6 +57,11 @@ def pytest_runtest_setup(item):
     """`@pytest.mark.needs_backends("jax", "torch")` (no names: all three) for tests whose children
     span backends. In a per-backend environment (nox, the GitHub matrix) they skip with the reason;
     under $MNISTX_REQUIRE_ALL_BACKENDS a missing backend is a failure."""
+    if item.get_closest_marker("needs_hub") and importlib.util.find_spec("keras_hub") is None:
+        why = "needs KerasHub (pip install --no-deps -r backends/hub/requirements-cpu.txt)"
+        if os.environ.get(REQUIRE_ALL):
+            pytest.fail(why + f"; ${REQUIRE_ALL} is set")
+        pytest.skip(why)
     marker = item.get_closest_marker("needs_backends")
     if marker is None:
         return

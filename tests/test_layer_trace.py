@@ -47,6 +47,7 @@ def test_subclassed_model_records_ext_inputs(rng):
     model(x)
     assert [p for p, _ in leaf_layers(model)] == [model.a.name, model.b.name]
     records, arrays = trace(model, x)
-    assert records[1]["inbound"] == ["ext:0"]
-    np.testing.assert_allclose(arrays["ext:0"], 2.0 * _dense(x, model.a), atol=1e-5)
-    np.testing.assert_allclose(arrays["output:0"], _dense(arrays["ext:0"], model.b), atol=1e-5)
+    ext = f"ext:{model.b.name}:0"
+    assert records[1]["inbound"] == [ext]
+    np.testing.assert_allclose(arrays[ext], 2.0 * _dense(x, model.a), atol=1e-5)
+    np.testing.assert_allclose(arrays["output:0"], _dense(arrays[ext], model.b), atol=1e-5)

@@ -144,7 +144,8 @@ def test_weight_locator_names_the_variable():
     a = {"weight_0": np.zeros(3, np.float32), "weight_1": np.ones(2, np.float32)}
     b = _copy(a)
     b["weight_1"][1] += 1e-3
-    loc = C.weight_locate(a, b, {"weight_paths": ["dense/kernel", "block/bn/gamma"]})
+    info = {"weight_paths": ["dense/kernel", "block/bn/gamma"]}
+    loc = C.weight_locate(C.by_name(a, info)[0], C.by_name(b, info)[0], info)
     assert loc["variable"] == "block/bn/gamma" and loc["layer"] == "block/bn"
     assert loc["max_abs_diff"] == pytest.approx(1e-3, rel=1e-3)
 
@@ -219,3 +220,43 @@ def test_one_line_drops_terminal_colour_codes():
     from mnistx.errors import one_line
 
     assert one_line(ValueError("\x1b[1mCould not\x1b[0m infer")) == "Could not infer"
+
+
+def test_weights_are_matched_by_path_not_position():
+    """torch lists BART's variables in another order than TensorFlow: by position every weight,
+    gradient and trajectory check read inf; by path they agree exactly."""
+    w = {"enc/ln/gamma": np.ones(4, np.float32), "dec/pos/embeddings": np.arange(6, dtype=np.float32)}
+    order_a, order_b = list(w), list(w)[::-1]
+    a = {f"weight_{i}": w[p] for i, p in enumerate(order_a)}
+    b = {f"weight_{i}": w[p] for i, p in enumerate(order_b)}
+    a["grad_w0"], b["grad_w1"] = w["enc/ln/gamma"], w["enc/ln/gamma"]
+    a["grad_w1"], b["grad_w0"] = w["dec/pos/embeddings"], w["dec/pos/embeddings"]
+    ra, _ = C.by_name(a, {"weight_paths": order_a, "grad_paths": order_a})
+    rb, _ = C.by_name(b, {"weight_paths": order_b, "grad_paths": order_b})
+    tol = Tolerances()
+    by_pos = C.compare_pair(a, b, "a vs b", tol)
+    assert not all(c["passed"] for c in by_pos)  # what the old positional match reported
+    checks = {c["check"]: c for c in C.compare_pair(ra, rb, "a vs b", tol)}
+    assert checks["weights"]["passed"] and checks["weights"]["max_abs_diff"] == 0.0
+    assert checks["grad_weights"]["passed"]
+    del rb["weight_:enc/ln/gamma"]  # a weight one backend lacks still fails, by name
+    assert not {c["check"]: c for c in C.compare_pair(ra, rb, "a vs b", tol)}["weights"]["passed"]
+
+
+def test_layers_are_matched_by_name_and_a_missing_one_is_reported():
+    """OPT: torch records one layer fewer (the token embedding inside TokenAndPositionEmbedding);
+    the parent indexed every backend by the first one's list (KeyError 'act_4')."""
+    recs = [{"name": n, "class": "Dense", "outputs": [f"{n}:0"], "output_keys": [f"act_{i}"],
+             "inbound": ["input:0" if i == 0 else f"{prev}:0"], "parent": None}
+            for i, (n, prev) in enumerate([("emb", None), ("emb/token", "emb"), ("dense", "emb/token")])]
+    x = {f"act_{i}": np.full(3, i, np.float32) for i in range(3)} | {"deterministic": np.array(True)}
+    y = {"act_0": x["act_0"], "act_1": x["act_2"] + 1.0, "deterministic": np.array(True)}  # no emb/token; dense differs
+    info_x = {"layers": recs}
+    info_y = {"layers": [{**recs[0]}, {**recs[2], "output_keys": ["act_1"]}]}
+    ra, ia = C.by_name(x, info_x)
+    rb, ib = C.by_name(y, info_y)
+    out = C.run_checks({"x": ra, "y": rb}, {"x": ia, "y": ib}, Tolerances())
+    assert out["layers_recorded_once"]["x vs y"] == {"only in x": ["emb/token"]}
+    assert out["first_divergence"]["x vs y"]["layer"] == "dense"
+    act = next(c for c in out["checks"] if c["check"] == "activations")
+    assert not act["passed"] and "emb/token" in act["detail"]

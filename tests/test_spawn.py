@@ -5,6 +5,7 @@ import sys
 import time
 
 from mnistx import spawn
+from mnistx.errors import error_line
 
 CHILD = """
 import sys, time
@@ -52,11 +53,11 @@ For simplicity, JAX has removed its internal frames from the traceback of the fo
 
 def test_failure_line_quotes_the_exception_not_the_last_log_line():
     """JAX's note on its frames and Keras's argument list ended the log, and were quoted as the reason."""
-    line = spawn.error_line(JAX_LOG.splitlines())
+    line = error_line(JAX_LOG.splitlines())
     assert line.startswith("ValueError: Exception encountered when calling BertBackbone.call().")
     assert "Index 5 is out of range" in line and "JAX" not in line and "inputs=" not in line
-    assert spawn.error_line(["noise", "mnistx: error: the model is bad", "more noise"]) == "the model is bad"
-    assert spawn.error_line(["just a line"]) == "just a line"
+    assert error_line(["noise", "mnistx: error: the model is bad", "more noise"]) == "the model is bad"
+    assert error_line(["just a line"]) == "just a line"
 
 
 def test_children_import_the_installed_package_from_any_folder(tmp_path, monkeypatch):

@@ -13,6 +13,7 @@ from itertools import combinations
 import numpy as np
 
 from mnistx.config import Tier, Tolerances
+from mnistx.parity.locator import layer_diffs, locate, only_in, training_only, weight_locate  # noqa: F401
 
 # check name -> (tier name, array key prefix or exact key)
 ARRAY_CHECKS = {
@@ -35,10 +36,42 @@ ORACLE = "numpy"  # the plain-NumPy forward pass every training backend is measu
 
 
 def keys(result: dict, prefix: str) -> list[str]:
+    """The arrays under `prefix`: the exact key, numbered ones (`grad_x0`), or named ones
+    (`weight_:dense/kernel`, as by_name() keys them), in the order the child wrote them."""
     if prefix in result:
         return [prefix]
     found = [k for k in result if k.startswith(prefix) and k[len(prefix):].isdigit()]
-    return sorted(found, key=lambda k: int(k[len(prefix):]))
+    named = [k for k in result if k.startswith(prefix + ":")]
+    return sorted(found, key=lambda k: int(k[len(prefix):])) + named
+
+
+# positional array prefix in a child's .npz -> the info list that names them (variable paths)
+NAMED_BY = {"weight_": "weight_paths", "grad_w": "grad_paths", "traj_w": "trainable_paths",
+            "traj_state_": "state_paths"}
+
+
+def by_name(arrays: dict, info: dict) -> tuple[dict, dict]:
+    """A child's result with its positional arrays keyed by what they are, so that backends are
+    matched by name, never by position (torch lists BART's variables in another order, and records
+    one layer fewer in OPT): weight_<i> -> weight_:<variable path> (likewise grad_w, traj_w,
+    traj_state_ and their noise_ twins), act_<j> -> act_:<layer>:<k>. Returns (arrays, info), the
+    info's layer records pointing at the new keys."""
+    rename = {}
+    for prefix, field in NAMED_BY.items():
+        paths = info.get(field) or []
+        for i, path in enumerate(paths):
+            rename[f"{prefix}{i}"] = f"{prefix}:{path}"
+    records = []
+    for r in info.get("layers") or []:
+        new = [f"act_:{name}" for name in r.get("outputs", [])]
+        rename.update(zip(r.get("output_keys", []), new))
+        records.append({**r, "output_keys": new})
+    out = {}
+    for k, v in arrays.items():
+        base = k.removeprefix("noise_")
+        name = rename.get(base, base)
+        out[("noise_" if k.startswith("noise_") else "") + name] = v
+    return out, ({**info, "layers": records} if records else info)
 
 
 NOISE_FACTOR = 3.0  # trajectories: allow this many times the model's own float32 sensitivity
@@ -80,18 +113,30 @@ def noise_floor(a: dict, b: dict, key: str) -> float:
     return NOISE_FACTOR * float(max(np.max(na), np.max(nb)))
 
 
-def compare_prefix(a: dict, b: dict, prefix: str, tier: Tier) -> tuple[dict, str]:
-    """The worst array under `prefix` (by excess), and its key."""
+def _names(ks: list[str]) -> str:
+    shown = [k.split(":", 1)[-1] for k in ks[:3]]
+    return ", ".join(shown) + (f" and {len(ks) - 3} more" if len(ks) > 3 else "")
+
+
+def compare_prefix(a: dict, b: dict, prefix: str, tier: Tier, strict: bool = True) -> tuple[dict, str]:
+    """The worst array under `prefix` (by excess), and its key; arrays matched by key (name).
+
+    An array only one side has fails the check when `strict` (a weight one backend lacks), else is
+    named in the detail and left out (a layer one backend runs as a fused op, unrecorded)."""
     ka, kb = keys(a, prefix), keys(b, prefix)
-    if ka != kb:
-        return {"max_abs_diff": float("inf"), "excess": float("inf"),
-                "shape": f"different arrays: {len(ka)} vs {len(kb)}"}, ""
+    only_a, only_b = [k for k in ka if k not in b], [k for k in kb if k not in a]
+    note = "; ".join(f"{len(o)} only in {side}: {_names(o)}" for o, side in ((only_a, "the first"),
+                                                                         (only_b, "the second")) if o)
+    if note and strict:
+        return {"max_abs_diff": float("inf"), "excess": float("inf"), "shape": f"different arrays: {note}"}, ""
     worst, where = {"max_abs_diff": 0.0, "max_rel_diff": 0.0, "excess": 0.0}, ""
-    for k in ka:
+    for k in (k for k in ka if k in b):
         floor = noise_floor(a, b, k)
         s = {**compare_arrays(a[k], b[k], tier, floor), "floor": floor}
         if s["excess"] > worst["excess"] or not where:
             worst, where = s, k
+    if note:
+        worst = {**worst, "missing": note}
     return worst, where
 
 
@@ -119,55 +164,13 @@ def compare_pair(a: dict, b: dict, pair: str, tol: Tolerances, skip=()) -> list[
         if name in skip or (not keys(a, prefix) and not keys(b, prefix)):
             continue  # not measured for this model (e.g. no BatchNorm state, no float input)
         tier = getattr(tol, tier_name)
-        stats, where = compare_prefix(a, b, prefix, tier)
-        checks.append(_check(name, pair, stats, tier, f"worst in {where}" if where else ""))
+        stats, where = compare_prefix(a, b, prefix, tier, strict=name != "activations")
+        detail = f"worst in {where.split(':', 1)[-1] if prefix.endswith('_') else where}" if where else ""
+        if stats.get("missing"):
+            detail += f" (not compared: {stats['missing']})"
+        checks.append(_check(name, pair, stats, tier, detail))
     am = argmax_check(a, b, pair, tol.outputs)
     return checks + ([am] if am else [])
-
-
-def layer_diffs(a: dict, b: dict, records: list[dict], tier: Tier) -> list[dict]:
-    """Per recorded layer (execution order): its worst output diff and excess, and its inputs'."""
-    rows = []
-    for r in records:
-        stats = [compare_arrays(a[k], b[k], tier) for k in r["output_keys"]]
-        worst = max(stats, key=lambda s: s["excess"]) if stats else {"max_abs_diff": 0.0, "excess": 0.0}
-        rows.append({"name": r["name"], "class": r["class"], "inbound": r["inbound"],
-                     "max_abs_diff": worst["max_abs_diff"], "excess": worst["excess"],
-                     "outputs": r["outputs"]})
-    return rows
-
-
-def locate(rows: list[dict], source_excess: dict) -> dict | None:
-    """The first layer beyond its tier whose inputs all agree: where the backends part ways.
-
-    `source_excess` maps `input:<i>` / `ext:<n>` names to their excess; each row's outputs map
-    the recorded output names (`<layer>:<k>`)."""
-    excess = dict(source_excess)
-    for i, row in enumerate(rows):
-        for name in row["outputs"]:
-            excess[name] = row["excess"]
-        if row["excess"] > 1.0 and all(excess.get(s, 0.0) <= 1.0 for s in row["inbound"]):
-            agree = rows[i - 1]["name"] if i else "the inputs"
-            return {"layer": row["name"], "class": row["class"], "index": i,
-                    "max_abs_diff": row["max_abs_diff"], "excess": row["excess"],
-                    "agree_up_to": agree,
-                    "text": f"backends agree up to {agree}, differ from {row['name']} "
-                            f"({row['class']}) by {row['max_abs_diff']:.1e}"}
-    return None
-
-
-def weight_locate(a: dict, b: dict, info: dict) -> dict | None:
-    """The first weight variable that differs at all (the same file was loaded: any difference
-    is a loading fault or a planted change), named by its variable path."""
-    paths = info.get("weight_paths") or []
-    for i, k in enumerate(keys(a, "weight_")):
-        if k in b and np.shape(a[k]) == np.shape(b[k]) and not np.array_equal(a[k], b[k]):
-            d = float(np.abs(np.asarray(a[k], np.float64) - b[k]).max())
-            path = paths[i] if i < len(paths) else k
-            return {"layer": path.rsplit("/", 1)[0], "variable": path, "max_abs_diff": d, "excess": float("inf"),
-                    "index": None, "text": f"weights differ in {path} by {d:.1e}; every layer's output "
-                    "still agrees within its tier"}
-    return None
 
 
 def checkpoint_checks(infos: dict[str, dict], tol: Tolerances) -> list[dict]:
@@ -239,7 +242,7 @@ def oracle(checks: list[dict]) -> dict | None:
 
 def run_checks(results: dict[str, dict], infos: dict[str, dict], tol: Tolerances) -> dict:
     """All checks over all pairs of backends that produced results, plus the divergence locator."""
-    checks, curves, layers, located = [], {}, {}, {}
+    checks, curves, layers, located, missing = [], {}, {}, {}, {}
     measured = {n for n, (_, prefix) in ARRAY_CHECKS.items() if any(keys(r, prefix) for r in results.values())}
     cannot = {b: {c: why for c, why in d.items() if c in measured}
               for b, d in not_supported({b: infos.get(b, {}) for b in results}).items()}
@@ -254,18 +257,24 @@ def run_checks(results: dict[str, dict], infos: dict[str, dict], tol: Tolerances
                     curves[f"{b_} (own sensitivity)"] = results[b_]["noise_traj_curve"].max(axis=1).tolist()
         records = infos[x].get("layers") or []
         if records:
-            rows = layer_diffs(results[x], results[y], records, tol.activations)
+            theirs = infos[y].get("layers")
+            rows = layer_diffs(results[x], results[y], records, tol.activations, theirs)
+            gone = {x: [r["name"] for r in rows if r["missing"]], y: only_in(records, theirs or [])}
+            if any(gone.values()):
+                missing[pair] = {f"only in {b_}": v for b_, v in gone.items() if v}
             sx, sy = infos[x].get("sources", {}), infos[y].get("sources", {})  # each child names its own
             sources = {s: compare_arrays(results[x][k], results[y][sy[s]], tol.activations)["excess"]
                        for s, k in sx.items() if s in sy}  # a copy of an input is `ext:` in some backends only
-            layers[pair] = [{k: r[k] for k in ("name", "class", "max_abs_diff", "excess")} for r in rows]
+            layers[pair] = [{k: r[k] for k in ("name", "class", "max_abs_diff", "excess", "missing")} for r in rows]
             failing = [c for c in checks if c["pair"] == pair and not c["passed"]]
             if failing:
-                located[pair] = locate(rows, sources) or weight_locate(results[x], results[y], infos[x]) or {
+                located[pair] = locate(rows, sources) or weight_locate(results[x], results[y], infos[x]) or \
+                    training_only(failing, [c for c in checks if c["pair"] == pair], infos[x]) or {
                     "layer": None, "text": "every recorded layer agrees within its tier; the difference "
                     "arises outside the recorded layers (ops in call(), the loss or training)"}
     checks += checkpoint_checks(infos, tol) + determinism_checks(results)
     return {"checks": checks, "curves": curves, "layers": layers, "first_divergence": located,
+            "layers_recorded_once": missing,
             "not_supported": [{"backend": b, "check": c, "reason": why} for b, d in cannot.items()
                               for c, why in d.items()],
             "oracle": oracle(checks), "passed": all(c["passed"] for c in checks)}

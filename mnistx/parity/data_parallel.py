@@ -85,8 +85,8 @@ def children(cfg: dict, workdir: Path, present, progress) -> tuple[dict, dict, d
                 raise OSError(done[b].reason())
             results[b], infos[b] = _load_result(workdir, _stem(b, n))
         except (OSError, ValueError, MnistxError) as exc:
-            tail = done[b].tail(8).strip().splitlines()
-            failures[label(b, n)] = f"failed: {exc}" + (f"; last output: {tail[-1][:300]}" if tail else "")
+            why = done[b].error()
+            failures[label(b, n)] = f"failed: {exc}" + (f": {why}" if why else "")
     return results, infos, failures
 
 

@@ -23,9 +23,10 @@ from mnistx.prepare import prepare
 
 
 def _load_result(workdir: Path, backend: str) -> tuple[dict, dict]:
+    """A child's arrays and info, its arrays keyed by variable path and layer name (C.by_name)."""
     with np.load(workdir / f"{backend}.npz") as f:
         arrays = {k: f[k] for k in f.files}
-    return arrays, runs.read_json(workdir / f"{backend}.json")
+    return C.by_name(arrays, runs.read_json(workdir / f"{backend}.json"))
 
 
 def _saliency_figure(results: dict):
@@ -64,7 +65,8 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     start = time.perf_counter()
     progress(f"mnistx parity: {model} on {', '.join(present) or 'no installed backend'} -> {out_dir}")
     job = prepare(model, out_dir / "work", present or cfg.backends, data_path, cfg.inputs, cfg.n_images,
-                  cfg.steps * cfg.batch_size, cfg.seed, cfg.int_high, cfg.loss, cfg.timeout_s, progress)
+                  cfg.steps * cfg.batch_size, cfg.seed, cfg.int_high, cfg.loss, cfg.timeout_s, progress,
+                  cfg.seq_len, cfg.image_size)
     workdir = job.workdir
     if run_dir is not None:
         import shutil
@@ -88,8 +90,8 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
                 raise OSError(res.reason())
             results[b], infos[b] = _load_result(workdir, b)
         except (OSError, ValueError, MnistxError) as exc:
-            tail = res.tail(8).strip().splitlines()
-            failures[b] = f"failed: {exc}" + (f"; last output: {tail[-1][:300]}" if tail else "")
+            why = res.error()
+            failures[b] = f"failed: {exc}" + (f": {why}" if why else "")
     not_compared.update(failures)
     verdict, drift = tf32.judge(results, infos, cfg.tolerances, cfg.tf32, C.run_checks)  # TF32: its own tier
     first = next(iter(infos.values()), {})
@@ -106,6 +108,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
         "model": job.spec.text, "model_name": job.info["name"], "model_info": job.info,
         "reference": str(run_dir / "model.weights.h5") if run_dir else f"seeded in {job.info['backend']}",
         "compared": list(results), "inputs": job.inputs.source, "loss": job.loss,
+        "inputs_described": job.info["inputs_described"], "outputs_note": job.info.get("outputs_note"),
         "n_images": len(job.inputs.eval_y), "n_activation_images": cfg.n_activation_images,
         "steps": cfg.steps, "batch_size": cfg.batch_size, "tf32": cfg.tf32, "plant": cfg.plant,
         "planted": next((i["planted"] for i in infos.values() if i.get("planted")), None),

@@ -8,7 +8,7 @@ import numpy as np
 
 from mnistx import losses, models
 from mnistx.backends._common import pack_inputs
-from mnistx.layer_trace import leaf_layers
+from mnistx.layer_trace import leaf_layers, traced_layers
 
 CURVE_WEIGHTS = 20_000  # weights sampled (seeded) to draw the per-step divergence curve
 SGD_LEARNING_RATE = 1e-2
@@ -62,20 +62,31 @@ def state_variables(model: keras.Model) -> list:
             if "float" in str(v.dtype) and "seed_generator" not in v.path]
 
 
+def variable_paths(model: keras.Model, variables) -> list[str]:
+    """Each variable's path without the model's own name: what matches it across backends (the
+    order of model.weights does not: torch lists BART's in another order)."""
+    return [v.path.removeprefix(f"{model.name}/") for v in variables]
+
+
+def _by_path(model: keras.Model, variables) -> list:
+    return [v for _, v in sorted(zip(variable_paths(model, variables), variables), key=lambda p: p[0])]
+
+
 def _run(twin, weights, opt_init, xs, y, cfg, pick, step=None) -> dict:
     """K steps from `weights` with fresh optimizer state; the arrays trajectory() describes.
     step(model, x, y) -> loss: one optimizer step on a global batch (default: train_on_batch)."""
     twin.set_weights(weights)
     for v, value in zip(twin.optimizer.variables, opt_init):  # iterations, slots; learning rate kept
         v.assign(value)
-    n, bs = len(y), cfg["batch_size"]
+    n, bs = len(keras.tree.flatten(y)[0]), cfg["batch_size"]
     loss_k, curve = [], []
     for k in range(cfg["steps"]):
         idx = np.arange(k * bs, (k + 1) * bs) % n
         batch = pack_inputs(twin, [x[idx] for x in xs])
-        loss_k.append(step(twin, batch, y[idx]) if step else
-                      float(twin.train_on_batch(batch, y[idx], return_dict=True)["loss"]))
-        flat = np.concatenate([keras.ops.convert_to_numpy(v).ravel() for v in twin.trainable_variables])
+        yb = keras.tree.map_structure(lambda a: a[idx], y)
+        loss_k.append(step(twin, batch, yb) if step else
+                      float(twin.train_on_batch(batch, yb, return_dict=True)["loss"]))
+        flat = np.concatenate([keras.ops.convert_to_numpy(v).ravel() for v in _by_path(twin, twin.trainable_variables)])
         curve.append(flat[pick])
     arrays = {"traj_loss": np.asarray(loss_k, np.float32), "traj_curve": np.stack(curve)}
     # copies: torch's numpy view shares the variable's storage, which the next run overwrites
@@ -105,13 +116,16 @@ def trajectory(cfg: dict, weights: list, xs: list, y: np.ndarray, replicas=None)
         twin.set_weights(weights)
         changed = disable_randomness(twin)
         optimizer, why = make_optimizer(cfg, twin)
-        twin.compile(optimizer=optimizer, loss=losses.make(cfg["loss"], twin))
+        loss, y = losses.structured(twin, losses.make(cfg["loss"], twin), y)  # every output
+        twin.compile(optimizer=optimizer, loss=loss)
         twin.optimizer.build(twin.trainable_variables)
     opt_init = [np.array(keras.ops.convert_to_numpy(v), copy=True) for v in twin.optimizer.variables]
     sizes = [int(np.prod(v.shape)) for v in twin.trainable_variables]
     rng = np.random.default_rng(cfg["seed"])
     pick = np.sort(rng.choice(sum(sizes), min(sum(sizes), CURVE_WEIGHTS), replace=False))
-    info = {"randomness_disabled": changed, "optimizer": why}
+    info = {"randomness_disabled": changed, "optimizer": why,
+            "trainable_paths": variable_paths(twin, twin.trainable_variables),
+            "state_paths": variable_paths(twin, state_variables(twin))}
     if replicas is not None:
         return _run(twin, weights, opt_init, xs, y, cfg, pick, replicas.step), info
     arrays = _run(twin, weights, opt_init, xs, y, cfg, pick)
@@ -126,8 +140,8 @@ def plant_weight(model: keras.Model, delta: float, layer_path: str | None = None
     """Add `delta` to element 0 of one layer's first weight (a kernel or a BatchNorm scale).
     Default layer: the middle one of the layers that have weights. Returns what changed."""
     weighted = [(p, layer) for p, layer in leaf_layers(model) if layer.weights]
-    if layer_path:
-        weighted = [(p, layer) for p, layer in weighted if p == layer_path] or weighted[:0]
+    if layer_path:  # any traced layer, a sublayer of a block too (transformer_layer_0/self_attention/query)
+        weighted = [(p, layer) for p, layer in traced_layers(model) if p == layer_path and layer.weights]
         if not weighted:
             raise SystemExit(f"--plant-layer {layer_path}: no such layer with weights")
     path, layer = weighted[len(weighted) // 2] if not layer_path else weighted[0]

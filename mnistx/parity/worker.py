@@ -22,7 +22,7 @@ from mnistx.inputs import Inputs
 from mnistx.layer_trace import leaf_layers, trace
 from mnistx.parity.checks import compare_arrays
 from mnistx.parity.sync import wait_for
-from mnistx.parity.train_twin import plant_weight, trajectory
+from mnistx.parity.train_twin import plant_weight, trajectory, variable_paths
 
 
 def fresh_model(cfg: dict, weights_path) -> keras.Model:
@@ -62,7 +62,7 @@ def forward(model: keras.Model, xs: list, n_act: int) -> tuple[dict, dict]:
 
 def loss_gradients(model, xs: list, y: np.ndarray, loss_fn) -> dict:
     value, gw, gx = backends.gradients(model, xs, losses.objective(loss_fn, y))
-    out = {"loss": np.array(value, np.float32)}
+    out = {"loss": np.array(value, np.float32)}  # grad_w<i>: model.trainable_variables order
     out.update({f"grad_w{i}": g for i, g in enumerate(gw)})
     out.update({f"grad_x{i}": g for i, g in enumerate(gx) if g is not None})
     return out
@@ -167,7 +167,8 @@ def run(workdir: str | Path) -> None:
     n_ck = min(len(data.eval_y), 1000)
     stage("checkpoints")
     info.update({**backends.describe(), "tf32": tf32, "compute_seconds": compute_s, "planted": planted,
-                 "stage_seconds": stages, "weight_paths": [w.path.removeprefix(f"{model.name}/") for w in model.weights],
+                 "stage_seconds": stages, "weight_paths": variable_paths(model, model.weights),
+                 "grad_paths": variable_paths(model, model.trainable_variables),
                  "leaf_layers": len(leaf_layers(model)), **traj_info,
                  "checkpoints": cross_load(workdir, cfg, me, arrays["out_0"][:n_ck], [x[:n_ck] for x in data.eval_x]),
                  "total_seconds": time.perf_counter() - t0})

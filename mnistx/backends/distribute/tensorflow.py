@@ -41,7 +41,7 @@ class Replicas:
         return self.strategy.scope()
 
     def step(self, model, x, y) -> float:
-        history = model.fit(_dataset(x, y, len(y)), epochs=1, verbose=0, shuffle=False)
+        history = model.fit(_dataset(x, y, len(tf.nest.flatten(y)[0])), epochs=1, verbose=0, shuffle=False)
         return float(history.history["loss"][0])
 
     def fit(self, model, x, y, batch_size: int) -> None:

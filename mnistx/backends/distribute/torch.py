@@ -48,7 +48,7 @@ class Replicas:
 
     def step(self, model, x, y) -> float:
         net = self._wrapped(model)
-        x, y = tree.map_structure(self._slice, x), self._slice(y)
+        x, y = tree.map_structure(self._slice, x), tree.map_structure(self._slice, y)
         model.zero_grad()
         y_pred = net(x, training=True)
         loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
@@ -61,9 +61,9 @@ class Replicas:
         return float(total) / self.world
 
     def fit(self, model, x, y, batch_size: int) -> None:
-        for start in range(0, len(y) - batch_size + 1, batch_size):
+        for start in range(0, len(tree.flatten(y)[0]) - batch_size + 1, batch_size):
             batch = slice(start, start + batch_size)
-            self.step(model, tree.map_structure(lambda a: a[batch], x), y[batch])
+            self.step(model, tree.map_structure(lambda a: a[batch], x), tree.map_structure(lambda a: a[batch], y))
         if self.gpu:
             torch.cuda.synchronize()
 

@@ -1,0 +1,112 @@
+"""Where two backends part ways: per-layer differences matched by name, the first layer beyond
+its tier whose inputs agree (and what its own sublayers say), a differing weight, or training alone.
+
+Pure numpy. Rows come from layer_diffs(); the checks from mnistx/parity/checks.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mnistx.config import Tier
+
+
+def _compare(a, b, tier):
+    from mnistx.parity.checks import compare_arrays
+
+    return compare_arrays(a, b, tier)
+
+
+def _keys(result, prefix):
+    from mnistx.parity.checks import keys
+
+    return keys(result, prefix)
+
+
+def layer_diffs(a: dict, b: dict, records: list[dict], tier: Tier, other: list[dict] | None = None) -> list[dict]:
+    """Per layer recorded by the first backend (execution order), matched by name in the second:
+    its worst output diff and excess. A layer the second did not record (`other`: its records)
+    gets `missing` and no excess (its output is unknown there, so it can neither agree nor not)."""
+    theirs = None if other is None else {r["name"] for r in other}
+    rows = []
+    for r in records:
+        missing = (theirs is not None and r["name"] not in theirs) or any(k not in b for k in r["output_keys"])
+        stats = [] if missing else [_compare(a[k], b[k], tier) for k in r["output_keys"]]
+        worst = max(stats, key=lambda s: s["excess"]) if stats else {"max_abs_diff": 0.0, "excess": 0.0}
+        rows.append({"name": r["name"], "class": r["class"], "inbound": r["inbound"],
+                     "max_abs_diff": worst["max_abs_diff"], "excess": worst["excess"],
+                     "outputs": r["outputs"], "parent": r.get("parent"), "missing": missing})
+    return rows
+
+
+def only_in(records: list[dict], other: list[dict]) -> list[str]:
+    """Names of the layers `other` recorded and `records` did not."""
+    mine = {r["name"] for r in records}
+    return [r["name"] for r in other if r["name"] not in mine]
+
+
+def locate(rows: list[dict], source_excess: dict) -> dict | None:
+    """The first layer beyond its tier whose inputs all agree: where the backends part ways.
+
+    `source_excess` maps `input:<i>` / `ext:<n>` names to their excess; each row's outputs map
+    the recorded output names (`<layer>:<k>`)."""
+    excess = dict(source_excess)
+    for i, row in enumerate(rows):
+        for name in row["outputs"]:
+            excess[name] = row["excess"]
+        if row["excess"] > 1.0 and all(excess.get(s, 0.0) <= 1.0 for s in row["inbound"]):
+            agree = rows[i - 1]["name"] if i else "the inputs"
+            return {"layer": row["name"], "class": row["class"], "index": i,
+                    "max_abs_diff": row["max_abs_diff"], "excess": row["excess"],
+                    "agree_up_to": agree,
+                    "text": f"backends agree up to {agree}, differ from {row['name']} "
+                            f"({row['class']}) by {row['max_abs_diff']:.1e}" + _inside(rows[:i], row, excess)}
+    return None
+
+
+def _inside(before: list[dict], block: dict, excess: dict) -> str:
+    """What a located layer's own sublayers say: all agree (the ops in its call() differ), or the
+    first that differs takes a tensor its call() computed (and that tensor already differs)."""
+    path = block["name"].split("#")[0]
+    subs = [r for r in before if (r.get("parent") or "").split("#")[0] == path and not r.get("missing")]
+    if not subs:
+        return ""
+    bad = [r for r in subs if r["excess"] > 1.0]
+    if not bad:
+        return (f"; its {len(subs)} traced sublayers agree, so the difference comes from the ops in "
+                f"its own call() (between or after them)")
+    ext = [s for s in bad[0]["inbound"] if s.startswith("ext:") and excess.get(s, 0.0) > 1.0]
+    via = f" through {ext[0]}, a tensor computed in its own call()" if ext else ""
+    return f"; inside it, {bad[0]['name']} ({bad[0]['class']}) differs first{via}"
+
+
+def weight_locate(a: dict, b: dict, info: dict) -> dict | None:
+    """The first weight variable that differs at all (the same file was loaded: any difference
+    is a loading fault or a planted change), named by its variable path."""
+    for k in _keys(a, "weight_"):
+        if k in b and np.shape(a[k]) == np.shape(b[k]) and not np.array_equal(a[k], b[k]):
+            d = float(np.abs(np.asarray(a[k], np.float64) - b[k]).max())
+            path = k.split(":", 1)[-1]
+            return {"layer": path.rsplit("/", 1)[0], "variable": path, "max_abs_diff": d, "excess": float("inf"),
+                    "index": None, "text": f"weights differ in {path} by {d:.1e}; every layer's output "
+                    "still agrees within its tier"}
+    return None
+
+
+def training_only(failing: list[dict], pair_checks: list[dict], info: dict) -> dict | None:
+    """When only trajectory checks fail and the loss and gradients agree: the difference comes
+    from training, and with Adam most often from float-noise gradients (see make_optimizer)."""
+    if not failing or any(not c["check"].startswith("trajectory") for c in failing):
+        return None
+    grads = [c for c in pair_checks if c["check"] == "grad_weights"]
+    if not grads or not all(c["passed"] for c in grads):
+        return None
+    worst = max(failing, key=lambda c: c["excess"])
+    opt = info.get("optimizer") or "the optimizer"
+    text = (f"the forward pass, loss and gradients agree (gradients within {grads[0]['max_abs_diff']:.1e}); "
+            f"only training with {opt} differs ({worst['check']}, {worst['detail']})")
+    if "Adam" in opt:
+        text += (": Adam moves each weight by about +-learning_rate whatever the gradient's size, so a "
+                 "gradient that is float noise on both backends (masked or unused positions) moves it in "
+                 "opposite directions; rerun with --optimizer sgd to tell that from a real difference")
+    return {"layer": None, "training_only": True, "text": text}

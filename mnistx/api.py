@@ -87,12 +87,15 @@ def check_parity(model="mlp", data=None, backends=BACKENDS, *, inputs: str | Non
                  images: int = 256, activation_images: int = 32, steps: int = 5, batch_size: int = 32,
                  loss: str | None = None, int_high: int | None = None, optimizer: str = "auto",
                  plant: float = 0.0, plant_layer: str | None = None, timeout_s: float = 600.0,
-                 devices: int = 1, progress=None, **tiers) -> ParityResult:
+                 devices: int = 1, seq_len: int | None = None, image_size: int | None = None,
+                 edge_cases: bool = False, progress=None, **tiers) -> ParityResult:
     """Run `model` on every backend (one child each) on the same weights and inputs; compare.
 
     data: a path, a dict of arrays (x / y / x_<input name>), (x, y), or None (MNIST, or
     synthetic inputs when inputs="synthetic"). tiers: name=(atol, rtol), e.g. outputs=(1e-5, 1e-4).
     devices > 1: the trajectory again, data-parallel on that many devices (each framework's engine).
+    model: any spec --model takes (hub:PRESET_OR_DIR for KerasHub) or a build function.
+    seq_len / image_size / edge_cases: the synthetic inputs' unknown dimensions and edge rows.
     """
     from mnistx.parity.runner import run_parity
 
@@ -101,7 +104,8 @@ def check_parity(model="mlp", data=None, backends=BACKENDS, *, inputs: str | Non
                        n_activation_images=activation_images, steps=steps, batch_size=batch_size,
                        inputs=inputs or ("synthetic" if data is None and model != "mlp" and model != "cnn" else "data"),
                        int_high=int_high, loss=loss, optimizer=optimizer, plant=plant, plant_layer=plant_layer,
-                       timeout_s=timeout_s, devices=devices, tolerances=Tolerances().with_overrides(**tiers))
+                       timeout_s=timeout_s, devices=devices, seq_len=seq_len, image_size=image_size,
+                       edge_cases=edge_cases, tolerances=Tolerances().with_overrides(**tiers))
     summary = run_parity(cfg, out_dir, data_path(data, out_dir / "input"), progress=progress or (lambda m: None))
     return ParityResult(summary, out_dir)
 
@@ -121,7 +125,8 @@ class BenchResult:
 def benchmark(model="mlp", data=None, backends=BACKENDS, *, inputs: str | None = None, out=None,
               quick: bool = True, modes=("keras-default", "keras-tuned", "native"), samples: int | None = None,
               batch_size: int = 32, loss: str | None = None, int_high: int | None = None,
-              timeout_s: float = 1800.0, devices: int = 1, progress=None) -> BenchResult:
+              timeout_s: float = 1800.0, devices: int = 1, seq_len: int | None = None,
+              image_size: int | None = None, progress=None) -> BenchResult:
     """Time `model` on every backend (one child each, one after another) in each mode; with
     devices > 1, data-parallel scaling on 1 and that many devices instead (scaling.json)."""
     from mnistx.bench.runner import run_bench
@@ -129,7 +134,8 @@ def benchmark(model="mlp", data=None, backends=BACKENDS, *, inputs: str | None =
     out_dir = Path(out) if out else Path(tempfile.mkdtemp(prefix="mnistx-bench-"))
     kw = dict(models=(model_spec(model),), backends=tuple(backends), modes=tuple(modes), timeout_s=timeout_s,
               inputs=inputs or ("synthetic" if data is None and model not in ("mlp", "cnn") else "data"),
-              loss=loss, int_high=int_high, batch_size=batch_size, devices=devices)
+              loss=loss, int_high=int_high, batch_size=batch_size, devices=devices, seq_len=seq_len,
+              image_size=image_size)
     if samples:
         kw["epoch_samples"] = samples
     cfg = BenchConfig.quick(**kw) if quick else BenchConfig(**kw)

@@ -33,6 +33,7 @@ EXAMPLES = {  # one per command, shown in its --help (and all of them in `mnistx
     "bench": "mnistx bench --quick --backends jax,torch",
     "info": "mnistx info --json",
     "ci": "mnistx ci init --backends jax,torch --model mypkg.models:build",
+    "atlas": "mnistx atlas benchmarks/atlas_models.py:bert benchmarks/atlas_models.py:llama --out out/atlas",
 }
 
 
@@ -82,10 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)  # child: describe()
 
     from mnistx.cli_jobs import add_job_parsers
-    from mnistx.cli_tools import add_ci_parser
+    from mnistx.cli_tools import add_atlas_parser, add_ci_parser
 
     add_job_parsers(sub)
     add_ci_parser(sub)
+    add_atlas_parser(sub)
     helps = {a.dest: a.help for a in sub._choices_actions}
     for name, p in sub.choices.items():
         if name in EXAMPLES:
@@ -247,10 +249,10 @@ def main(argv: list[str] | None = None) -> int:
         if code is not None:
             return code
         from mnistx.cli_jobs import JOB_COMMANDS
-        from mnistx.cli_tools import cmd_ci
+        from mnistx.cli_tools import cmd_atlas, cmd_ci
 
         with _locked(args):
-            return {**COMMANDS, **JOB_COMMANDS, "ci": cmd_ci}[args.command](args)
+            return {**COMMANDS, **JOB_COMMANDS, "ci": cmd_ci, "atlas": cmd_atlas}[args.command](args)
     except MnistxError as exc:
         print(f"mnistx: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -79,6 +79,9 @@ def add_job_parsers(sub) -> None:
     p.add_argument("--steps", type=int, default=P.steps, help="Adam steps compared (default: %(default)s)")
     p.add_argument("--plant", type=float, default=0.0, metavar="DELTA",
                    help="self-test: add DELTA to one weight of the last backend's copy")
+    p.add_argument("--edge-cases", action="store_true", help="with --inputs synthetic: what real batches "
+                   "hold at their edges too -- left-padded rows, a fully masked row, the longest sequence "
+                   "the model takes")
     p.add_argument("--tf32", action="store_true", help="allow TF32 matmuls on GPU in every child and judge against the TF32 tier; the "
                    "report gains a TF32 drift section (default: off, as Keras's CI)")
     p.add_argument("--devices", type=int, default=P.devices, metavar="N",
@@ -262,7 +265,7 @@ def cmd_parity(args) -> int:
     cfg = ParityConfig(model=args.model, backends=args.backends, n_images=args.images, steps=args.steps,
                        n_activation_images=args.activation_images, batch_size=args.batch_size,
                        inputs=args.inputs, int_high=args.int_high, loss=args.loss, optimizer=args.optimizer,
-                       seq_len=args.seq_len, image_size=args.image_size,
+                       seq_len=args.seq_len, image_size=args.image_size, edge_cases=args.edge_cases,
                        plant=args.plant, plant_layer=args.plant_layer, tf32=args.tf32, devices=args.devices,
                        parallel=not args.sequential, timeout_s=args.timeout,
                        tolerances=Tolerances().with_overrides(**_tiers(args.tier)))

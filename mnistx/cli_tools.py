@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from mnistx.config import BACKENDS
 
@@ -66,3 +67,41 @@ def cmd_ci(args) -> int:
         print(f"wrote {path}")
     print("next: nox -l (locally), or commit and push the workflow")
     return 0
+
+
+def add_atlas_parser(sub) -> None:
+    from mnistx.atlas import AtlasConfig as A
+    from mnistx.cli_jobs import _backends
+
+    p = sub.add_parser(
+        "atlas", help="parity and bench --quick over a list of models: the portability atlas",
+        description="Run parity (synthetic inputs, then again with edge cases) and bench --quick on each "
+                    "model, one after another, and write one table: atlas.md, atlas.json, atlas.html.",
+        epilog="example: mnistx atlas benchmarks/atlas_models.py:bert benchmarks/atlas_models.py:llama "
+               "hub:./my_preset --out out/atlas", formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("models", nargs="+", metavar="SPEC", help="model specs, as --model takes them")
+    p.add_argument("--out", default="out/atlas", metavar="DIR", help="results folder (default: %(default)s)")
+    p.add_argument("--backends", type=_backends, default=A.backends, metavar="A,B,C",
+                   help="training backends (default: %(default)s)")
+    p.add_argument("--images", type=int, default=A.images, metavar="N",
+                   help="evaluation samples per parity run (default: %(default)s)")
+    p.add_argument("--no-edge-cases", action="store_true", help="skip the second parity run with edge cases")
+    p.add_argument("--no-bench", action="store_true", help="parity only")
+    p.add_argument("--timeout", type=float, default=A.timeout_s, metavar="S", help="per child (default: %(default)s)")
+
+
+def cmd_atlas(args) -> int:
+    from mnistx.atlas import AtlasConfig, run_atlas
+    from mnistx.errors import MnistxError
+
+    if args.images < 1:
+        raise MnistxError("--images must be at least 1")
+    cfg = AtlasConfig(backends=args.backends, images=args.images, edge_cases=not args.no_edge_cases,
+                      bench=not args.no_bench, timeout_s=args.timeout)
+    s = run_atlas(args.models, args.out, cfg)
+    print(open(s["files"]["markdown"]).read())
+    errors = [r["label"] for r in s["rows"] if any("error" in (r.get(k) or {}) for k in ("parity", "edge_cases"))]
+    for label in errors:
+        print(f"atlas: {label}: a parity run could not start (see its row)", file=sys.stderr)
+    print(f"atlas: {len(s['rows'])} models in {s['wall_seconds'] / 60:.1f} min; {s['files']['html']}")
+    return 1 if errors else 0

@@ -91,6 +91,7 @@ class ParityConfig:
     int_high: int | None = None  # token-id range for synthetic integer inputs (else the Embedding's)
     seq_len: int | None = None  # synthetic inputs: unknown sequence dimensions (None: inputs.SEQ_LEN, 16)
     image_size: int | None = None  # synthetic inputs: unknown image height/width (None: 32)
+    edge_cases: bool = False  # synthetic inputs: left padding, a fully masked row, the longest sequence
     loss: str | None = None  # a Keras loss name; default: the model's compiled loss, else guessed
     optimizer: str = "auto"  # trajectory: auto | adam | sgd (auto: the model's compiled optimizer,
     # else Adam for the registry's models, else SGD: see parity/train_twin.py for why)

@@ -155,31 +155,42 @@ def concrete_shape(spec: dict, seq_len: int = SEQ_LEN, image_size: int = IMAGE_S
     return tuple(length if d is None else d for d in dims)
 
 
-def _mask(rng, n: int, shape: tuple) -> np.ndarray:
+def _mask(rng, n: int, shape: tuple, edge_cases: bool = False) -> np.ndarray:
     """Padding masks as real batches have them: each row a prefix of ones (length 1..L) then
-    zeros; every fourth row unpadded; never a fully masked row."""
+    zeros; every fourth row unpadded; never a fully masked row. With edge_cases, also what real
+    batches contain at their edges: every fourth row (from the third) left-padded (zeros, then
+    ones), and row 3 fully masked."""
     length = shape[0]
     lengths = rng.integers(1, length + 1, n)
     lengths[::4] = length
-    rows = (np.arange(length)[None, :] < lengths[:, None])
+    pos = np.arange(length)[None, :]
+    rows = pos < lengths[:, None]
+    if edge_cases:
+        left = np.arange(n) % 4 == 2
+        rows[left] = (pos >= length - lengths[:, None])[left]
+        if n > 3:
+            rows[3] = False
     return rows.reshape((n, length) + (1,) * (len(shape) - 1)) * np.ones((n, *shape), bool)
 
 
 def synthetic(specs: list[dict], out_shape: list, n: int, seed: int, int_high: int | None,
               label_kind: str, seq_len: int = SEQ_LEN, image_size: int = IMAGE_SIZE,
-              max_len: int | None = None) -> Inputs:
+              max_len: int | None = None, edge_cases: bool = False) -> Inputs:
     """A seeded batch from the input spec (with the probe's roles: ids from the range of the
     Embedding that takes them, masks as padding masks, images of image_size; see
     mnistx/input_roles.py); token ids under a mask's zeros are 0 (padding), for the ids input
     named like the mask (`padding_mask` -> `token_ids`, `encoder_padding_mask` ->
-    `encoder_token_ids`). Labels: classes ('int'), 'onehot' or 'float' targets."""
+    `encoder_token_ids`). Labels: classes ('int'), 'onehot' or 'float' targets. edge_cases: the
+    longest sequence the model takes (max_len), left-padded rows and a fully masked one (_mask)."""
     rng = np.random.default_rng(seed)
     xs, masks = [], {}
+    if edge_cases and max_len:
+        seq_len = max_len
     for spec in specs:
         shape = concrete_shape(spec, seq_len, image_size, max_len)
         role = spec.get("role") or ("ids" if "int" in spec["dtype"] else "float")
         if role == "mask":
-            m = _mask(rng, n, shape)
+            m = _mask(rng, n, shape, edge_cases)
             masks[spec["name"].replace("padding_mask", "token_ids")] = m
             xs.append(m.astype(spec["dtype"]))
         elif "int" in spec["dtype"]:
@@ -195,7 +206,8 @@ def synthetic(specs: list[dict], out_shape: list, n: int, seed: int, int_high: i
         if m is not None and m.shape == xs[i].shape and spec.get("role") != "mask":
             xs[i] = np.where(m, xs[i], 0).astype(xs[i].dtype)
     y = synthetic_labels(out_shape, n, rng, label_kind)
-    return Inputs(xs, y, xs, y, f"synthetic (seed {seed}, {n} samples)")
+    edges = ", edge cases: left padding, a fully masked row, the longest sequence" if edge_cases else ""
+    return Inputs(xs, y, xs, y, f"synthetic (seed {seed}, {n} samples{edges})")
 
 
 def describe(xs: list, specs: list[dict]) -> list[str]:
@@ -205,10 +217,11 @@ def describe(xs: list, specs: list[dict]) -> list[str]:
         head = f"{spec['name']}: {x.dtype} {tuple(x.shape)}"
         role = spec.get("role")
         if role == "mask" and x.ndim >= 2:
-            lengths = x.reshape(len(x), x.shape[1], -1)[:, :, 0].astype(bool).sum(1)
-            padded = int((lengths < x.shape[1]).sum())
-            lines.append(f"{head}, padding mask: {padded} of {len(x)} rows padded, lengths "
-                         f"{int(lengths.min())}-{int(lengths.max())}")
+            rows = x.reshape(len(x), x.shape[1], -1)[:, :, 0].astype(bool)
+            lengths = rows.sum(1)
+            padded, left = int((lengths < x.shape[1]).sum()), int((~rows[:, 0] & rows[:, -1]).sum())
+            lines.append(f"{head}, padding mask: {padded} of {len(x)} rows padded ({left} on the left, "
+                         f"{int((lengths == 0).sum())} fully masked), lengths {int(lengths.min())}-{int(lengths.max())}")
         elif np.issubdtype(x.dtype, np.integer):
             src = f" (range of {spec['embedding']}: {spec['high']} ids)" if spec.get("embedding") else ""
             lines.append(f"{head}, ids in [{int(x.min())}, {int(x.max())}]{src}")

@@ -91,7 +91,8 @@ def fit_job(spec, info: dict, arrays: dict | None, source: str, n_eval: int, n_t
     if arrays is None:
         data = I.synthetic(info["inputs"], info["output_shapes"][0], max(n_eval, n_train), seed,
                            info["int_high"], kind, info.get("seq_len") or I.SEQ_LEN,
-                           info.get("image_size") or I.IMAGE_SIZE, info.get("max_length"))
+                           info.get("image_size") or I.IMAGE_SIZE, info.get("max_length"),
+                           bool(info.get("edge_cases")))
     else:
         data = I.from_arrays(arrays, info["inputs"], source, lambda n: I.synthetic_labels(
             info["output_shapes"][0], n, np.random.default_rng(seed), kind))
@@ -119,7 +120,7 @@ def run_probe(cfg: dict, workdir: Path, backend: str, timeout_s: float, progress
 def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data", n_eval: int = 10_000,
             n_train: int = 640, seed: int = 42, int_high: int | None = None, loss: str | None = None,
             timeout_s: float = 600.0, progress=print, seq_len: int | None = None,
-            image_size: int | None = None) -> Job:
+            image_size: int | None = None, edge_cases: bool = False) -> Job:
     """Everything a job's children share, checked here; raises a one-line MnistxError if not."""
     spec = modelspec.parse(model)
     if inputs not in ("data", "synthetic"):
@@ -137,6 +138,9 @@ def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data",
            "download_mnist": inputs == "data" and arrays is None}
     fastest = [b for b in ("jax", "torch", "tensorflow") if b in present]  # import time
     info = run_probe(cfg, workdir, (fastest or present)[0], timeout_s, progress)
+    if edge_cases and inputs != "synthetic":
+        raise MnistxError("--edge-cases shapes synthetic inputs: give it with --inputs synthetic")
+    info["edge_cases"] = edge_cases
     if cfg["download_mnist"]:
         arrays = I.read_npz(workdir / "mnist.npz")
     data, choice = fit_job(spec, info, arrays, source, n_eval, n_train, seed, loss)

@@ -66,3 +66,21 @@ def test_task_model_from_a_preset_folder(tmp_path):
         assert all("only training" in d["text"] for d in s["first_divergence"].values())
     else:
         assert code == 0 and not failing
+
+
+@pytest.mark.only_in("jax")
+def test_left_padding_finding_is_located_in_the_attention(tmp_path):
+    """The real-models finding: with the same weights, KerasHub's Llama attention differs between
+    TensorFlow (a Softmax layer with the mask) and JAX/torch (the fused ops.dot_product_attention)
+    at query rows whose keys are all masked. --edge-cases makes such rows; the samples that differ
+    lie outside the first traced ones, so they are traced again, and the block is named."""
+    code, s = _parity(tmp_path, f"{ATLAS}:llama", "--edge-cases")
+    assert code == 1
+    assert max(s["traced_samples"]["indices"]) >= 16, s["traced_samples"]  # beyond the first 16 traced
+    outputs = {c["pair"]: c for c in s["checks"] if c["check"] == "outputs"}
+    assert outputs["jax vs torch"]["passed"] and not outputs["tensorflow vs jax"]["passed"]
+    for pair in ("tensorflow vs jax", "tensorflow vs torch"):
+        loc = s["first_divergence"][pair]
+        assert loc["layer"] == "transformer_layer_0/self_attention", loc
+        assert "attention_softmax" in loc["text"] and "one backend only" in loc["text"]
+    assert "left" in " ".join(s["inputs_described"])

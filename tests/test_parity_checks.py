@@ -260,3 +260,37 @@ def test_layers_are_matched_by_name_and_a_missing_one_is_reported():
     assert out["first_divergence"]["x vs y"]["layer"] == "dense"
     act = next(c for c in out["checks"] if c["check"] == "activations")
     assert not act["passed"] and "emb/token" in act["detail"]
+
+
+def test_training_only_difference_in_embedding_tables_is_explained():
+    """BertTextClassifier with its compiled Adam: forward and gradients agree, the trajectory of
+    token_embedding/embeddings differs on TensorFlow only (its IndexedSlices update)."""
+    base = {"deterministic": np.array(True), "grad_w0": np.ones(3, np.float32),
+            "traj_loss": np.ones(5, np.float32)}
+    a = {**base, "traj_w:token_embedding/embeddings": np.zeros((4, 2), np.float32),
+         "traj_w:dense/kernel": np.ones(2, np.float32)}
+    b = {**_copy(a), "traj_w:token_embedding/embeddings": np.full((4, 2), 2e-4, np.float32)}
+    a["act_:dense:0"] = b["act_:dense:0"] = np.ones(2, np.float32)
+    info = {"optimizer": "the model's compiled Adam", "layers": [
+        {"name": "dense", "class": "Dense", "outputs": ["dense:0"], "output_keys": ["act_:dense:0"],
+         "inbound": ["input:0"]}]}
+    out = C.run_checks({"tensorflow": a, "jax": b}, {"tensorflow": info, "jax": info}, Tolerances())
+    loc = out["first_divergence"]["tensorflow vs jax"]
+    assert loc["variables"] == ["token_embedding/embeddings"] and "IndexedSlices" in loc["text"]
+    out = C.run_checks({"jax": a, "torch": b}, {"jax": info, "torch": info}, Tolerances())
+    assert "IndexedSlices" not in out["first_divergence"]["jax vs torch"]["text"]  # not TF: float noise
+
+
+def test_the_samples_that_differ_are_traced_again():
+    """Llama/Qwen3 with left padding differ in the samples whose query rows are all masked; the
+    trace covered only the first 64, so the report said 'outside the recorded layers'."""
+    a = {"out_0": np.zeros((200, 3), np.float32)}
+    b = _copy(a)
+    b["out_0"][[150, 10, 120]] += np.array([[3.0], [1.0], [2.0]], np.float32)
+    checks = C.compare_pair(a, b, "tensorflow vs jax", Tolerances())
+    pick = C.locator.worst_samples({"tensorflow": a, "jax": b}, checks, Tolerances().outputs, 2, traced=64)
+    assert pick["indices"] == [150, 120] and pick["beyond"] == 3  # worst first, at most n
+    b2 = _copy(a)
+    b2["out_0"][10] += 1.0  # only inside the traced samples: nothing to trace again
+    checks = C.compare_pair(a, b2, "tensorflow vs jax", Tolerances())
+    assert C.locator.worst_samples({"tensorflow": a, "jax": b2}, checks, Tolerances().outputs, 2, 64) is None

@@ -13,7 +13,9 @@ from itertools import combinations
 import numpy as np
 
 from mnistx.config import Tier, Tolerances
-from mnistx.parity.locator import layer_diffs, locate, only_in, training_only, weight_locate  # noqa: F401
+from mnistx.parity import locator  # noqa: F401,E402
+from mnistx.parity.locator import (backward_only, layer_diffs, locate, only_in, training_only,  # noqa: F401
+                                   weight_locate)
 
 # check name -> (tier name, array key prefix or exact key)
 ARRAY_CHECKS = {
@@ -165,7 +167,7 @@ def compare_pair(a: dict, b: dict, pair: str, tol: Tolerances, skip=()) -> list[
             continue  # not measured for this model (e.g. no BatchNorm state, no float input)
         tier = getattr(tol, tier_name)
         stats, where = compare_prefix(a, b, prefix, tier, strict=name != "activations")
-        detail = f"worst in {where.split(':', 1)[-1] if prefix.endswith('_') else where}" if where else ""
+        detail = f"worst in {where.split(':', 1)[-1]}" if where else ""
         if stats.get("missing"):
             detail += f" (not compared: {stats['missing']})"
         checks.append(_check(name, pair, stats, tier, detail))
@@ -268,8 +270,10 @@ def run_checks(results: dict[str, dict], infos: dict[str, dict], tol: Tolerances
             layers[pair] = [{k: r[k] for k in ("name", "class", "max_abs_diff", "excess", "missing")} for r in rows]
             failing = [c for c in checks if c["pair"] == pair and not c["passed"]]
             if failing:
-                located[pair] = locate(rows, sources) or weight_locate(results[x], results[y], infos[x]) or \
-                    training_only(failing, [c for c in checks if c["pair"] == pair], infos[x]) or {
+                once = [n for v in gone.values() for n in v]
+                located[pair] = locate(rows, sources, once) or weight_locate(results[x], results[y], infos[x]) or \
+                    backward_only(failing) or training_only(failing, [c for c in checks if c["pair"] == pair], infos[x], results[x],
+                                  results[y], tol.trajectory, pair) or {
                     "layer": None, "text": "every recorded layer agrees within its tier; the difference "
                     "arises outside the recorded layers (ops in call(), the loss or training)"}
     checks += checkpoint_checks(infos, tol) + determinism_checks(results)

@@ -11,10 +11,16 @@ import numpy as np
 from mnistx.config import Tier
 
 
-def _compare(a, b, tier):
+def _compare(a, b, tier, floor: float = 0.0):
     from mnistx.parity.checks import compare_arrays
 
-    return compare_arrays(a, b, tier)
+    return compare_arrays(a, b, tier, floor)
+
+
+def _floor(a: dict, b: dict, key: str) -> float:
+    from mnistx.parity.checks import noise_floor
+
+    return noise_floor(a, b, key)
 
 
 def _keys(result, prefix):
@@ -45,7 +51,7 @@ def only_in(records: list[dict], other: list[dict]) -> list[str]:
     return [r["name"] for r in other if r["name"] not in mine]
 
 
-def locate(rows: list[dict], source_excess: dict) -> dict | None:
+def locate(rows: list[dict], source_excess: dict, once: list[str] = ()) -> dict | None:
     """The first layer beyond its tier whose inputs all agree: where the backends part ways.
 
     `source_excess` maps `input:<i>` / `ext:<n>` names to their excess; each row's outputs map
@@ -60,8 +66,33 @@ def locate(rows: list[dict], source_excess: dict) -> dict | None:
                     "max_abs_diff": row["max_abs_diff"], "excess": row["excess"],
                     "agree_up_to": agree,
                     "text": f"backends agree up to {agree}, differ from {row['name']} "
-                            f"({row['class']}) by {row['max_abs_diff']:.1e}" + _inside(rows[:i], row, excess)}
+                            f"({row['class']}) by {row['max_abs_diff']:.1e}" + _inside(rows[:i], row, excess)
+                            + _paths_apart(row, once)}
     return None
+
+
+def _paths_apart(block: dict, once: list[str]) -> str:
+    """Sublayers of the located layer that only one backend ran: the backends took different code
+    paths inside it (KerasHub's attention: a Softmax layer on TensorFlow, the fused
+    ops.dot_product_attention on JAX and torch)."""
+    path = block["name"].split("#")[0] + "/"
+    inner = [n for n in once if n.startswith(path)]
+    if not inner:
+        return ""
+    return (f"; {len(inner)} of its sublayers ran in one backend only ({', '.join(inner[:3])}): the "
+            "backends take different code paths inside it")
+
+
+def backward_only(failing: list[dict]) -> dict | None:
+    """When the forward checks pass and the gradients do not: the backward pass of some op differs."""
+    names = {c["check"] for c in failing}
+    if not names or names & {"outputs", "activations", "argmax"} or not names & {"grad_weights", "grad_input", "loss"}:
+        return None
+    worst = max((c for c in failing if c["check"].startswith("grad")), key=lambda c: c["excess"], default=failing[0])
+    return {"layer": None, "backward_only": True,
+            "text": f"the forward pass agrees (outputs and every traced layer); the gradients differ "
+                    f"({worst['check']}, {worst['detail']}, by {worst['max_abs_diff']:.1e}): the backward pass "
+                    "of an op differs, which the per-layer trace (forward only) cannot locate"}
 
 
 def _inside(before: list[dict], block: dict, excess: dict) -> str:
@@ -93,20 +124,64 @@ def weight_locate(a: dict, b: dict, info: dict) -> dict | None:
     return None
 
 
-def training_only(failing: list[dict], pair_checks: list[dict], info: dict) -> dict | None:
+SLOT_OPTIMIZERS = ("Adam", "AdamW", "Adamax", "Nadam", "RMSprop", "Adagrad", "Adadelta", "Lion", "Ftrl")
+
+
+def training_only(failing: list[dict], pair_checks: list[dict], info: dict, a: dict, b: dict,
+                  tier: Tier, pair: str) -> dict | None:
     """When only trajectory checks fail and the loss and gradients agree: the difference comes
-    from training, and with Adam most often from float-noise gradients (see make_optimizer)."""
+    from training. Which variables part ways says why: only Embedding tables, with TensorFlow on
+    one side and an optimizer with per-weight slots, is TensorFlow's sparse (IndexedSlices) update
+    of the table (docs/portability.md); else, with Adam, most often float-noise gradients."""
     if not failing or any(not c["check"].startswith("trajectory") for c in failing):
         return None
     grads = [c for c in pair_checks if c["check"] == "grad_weights"]
     if not grads or not all(c["passed"] for c in grads):
         return None
-    worst = max(failing, key=lambda c: c["excess"])
+    apart = [k.split(":", 1)[-1] for k in _keys(a, "traj_w") if k in b
+             and _compare(a[k], b[k], tier, _floor(a, b, k))["excess"] > 1.0]
     opt = info.get("optimizer") or "the optimizer"
+    shown = ", ".join(apart[:3]) + (f" and {len(apart) - 3} more" if len(apart) > 3 else "")
     text = (f"the forward pass, loss and gradients agree (gradients within {grads[0]['max_abs_diff']:.1e}); "
-            f"only training with {opt} differs ({worst['check']}, {worst['detail']})")
-    if "Adam" in opt:
+            f"only training with {opt} differs, in {shown or 'the loss curve'}")
+    slots = any(name in opt for name in SLOT_OPTIMIZERS)
+    tables = bool(apart) and all(p.endswith("embeddings") for p in apart)
+    if tables and slots and "tensorflow" in pair.split(" vs "):
+        text += (": Embedding tables only. On TensorFlow an Embedding's gradient is IndexedSlices (one "
+                 "slice per occurrence of an id) and Keras's optimizer updates its moments from them: only "
+                 "at the ids in the batch (the others' moments do not decay) and with each occurrence "
+                 "squared apart (sum g_i^2, not (sum g_i)^2), where JAX and torch see a dense gradient "
+                 "(docs/portability.md, 'Embedding + Adam on TensorFlow'; SGD agrees: --optimizer sgd)")
+    elif "Adam" in opt:
         text += (": Adam moves each weight by about +-learning_rate whatever the gradient's size, so a "
                  "gradient that is float noise on both backends (masked or unused positions) moves it in "
                  "opposite directions; rerun with --optimizer sgd to tell that from a real difference")
-    return {"layer": None, "training_only": True, "text": text}
+    return {"layer": None, "training_only": True, "variables": apart, "text": text}
+
+
+def worst_samples(results: dict, checks: list[dict], tier: Tier, n: int, traced: int) -> dict | None:
+    """The samples to trace again when the outputs differ outside the traced ones: per sample, the
+    largest excess over the outputs tier of any output, over every pair whose outputs check failed.
+    None when every sample beyond its tier was traced already (the first `traced`). Returns
+    {indices (worst first, at most n), excess (each), pairs, beyond: how many samples differ}."""
+    pairs = [c["pair"] for c in checks if c["check"] == "outputs" and not c["passed"] and " vs " in c["pair"]]
+    per = None
+    for pair in pairs:
+        x, _, y = pair.partition(" vs ")
+        if x not in results or y not in results:
+            continue
+        for k in _keys(results[x], "out_"):
+            if k not in results[y] or np.shape(results[x][k]) != np.shape(results[y][k]):
+                continue
+            a, b = (np.asarray(r[k], np.float64) for r in (results[x], results[y]))
+            e = np.abs(a - b) / (tier.atol + tier.rtol * np.abs(a))
+            e = np.nan_to_num(e.reshape(len(e), -1).max(1), nan=np.inf)
+            per = e if per is None else np.maximum(per, e)
+    if per is None:
+        return None
+    beyond = np.flatnonzero(per > 1.0)
+    if not len(beyond) or beyond.max() < traced:
+        return None
+    order = beyond[np.argsort(-per[beyond], kind="stable")][:n]
+    return {"indices": order.tolist(), "excess": per[order].round(3).tolist(), "pairs": pairs,
+            "beyond": int(len(beyond))}

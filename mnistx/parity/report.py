@@ -83,10 +83,24 @@ def markdown(summary: dict) -> str:
         p = summary["planted"]
         lines += [f"**Self-test: a change of {p['delta']:g} was planted** in `{p['variable']}` "
                   f"(layer `{p['layer']}`) of the last backend's copy: this run is meant to fail.", ""]
+    if summary.get("inputs_described"):
+        lines += ["Inputs (each child got these arrays):", ""]
+        lines += [f"- `{md_cell(line)}`" for line in summary["inputs_described"]]
+        lines.append("")
+    if summary.get("outputs_note"):
+        lines += [f"Outputs: {summary['outputs_note']}.", ""]
     for pair, loc in summary.get("first_divergence", {}).items():
         lines.append(f"- **Where {pair} part ways:** {loc['text']}")
     if summary.get("first_divergence"):
         lines.append("")
+    ts = summary.get("traced_samples") or {}
+    if ts.get("indices"):
+        shown = ", ".join(map(str, ts["indices"][:20])) + (" ..." if len(ts["indices"]) > 20 else "")
+        lines += [f"Per-layer trace on {len(ts['indices'])} samples ({shown}): {ts.get('why', '')}.", ""]
+    for pair, gone in (summary.get("layers_recorded_once") or {}).items():
+        lines.append(f"- Layers recorded by one backend only ({pair}, not compared): " +
+                     "; ".join(f"{k}: {', '.join(v[:5])}" + (f" and {len(v) - 5} more" if len(v) > 5 else "")
+                               for k, v in gone.items()))
     if pairs:
         lines += ["Each cell: max |a - b| (excess over the tier; a check passes at excess <= 1). "
                   "Trajectory checks also allow 3x the model's own sensitivity: how far the same "

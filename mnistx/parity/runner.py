@@ -17,7 +17,7 @@ from mnistx import devices, runs, spawn
 from mnistx.config import BACKENDS, INFERENCE_BACKENDS, ParityConfig
 from mnistx.errors import MnistxError
 from mnistx.parity import checks as C
-from mnistx.parity import data_parallel, report, tf32
+from mnistx.parity import data_parallel, locator, report, tf32
 from mnistx.parity.sync import failed_marker
 from mnistx.prepare import prepare
 
@@ -38,6 +38,33 @@ def _saliency_figure(results: dict):
     first = next(iter(have.values()))
     maps = {b: r["saliency"].max(-1) if r["saliency"].ndim == 4 else r["saliency"] for b, r in have.items()}
     return saliency_grid(first["saliency_images"], maps, first["saliency_labels"])
+
+
+def retrace(results: dict, infos: dict, verdict: dict, child_cfg: dict, workdir: Path, cfg: ParityConfig,
+            n_eval: int, progress) -> dict | None:
+    """When outputs differ beyond their tier in samples the per-layer trace did not cover (it
+    covers the first --activation-images), trace the samples that differ most, once more per
+    backend, and put those records in place of the first (in results and infos). Returns what was
+    chosen and why, with done=False when a child failed (the first trace is kept then)."""
+    traced = min(cfg.n_activation_images, n_eval)
+    pick = locator.worst_samples(results, verdict["checks"], cfg.tolerances.outputs, cfg.n_activation_images, traced)
+    if not pick:
+        return None
+    where = workdir / "retrace"
+    where.mkdir(exist_ok=True)
+    runs.write_json(where / "config.json", {**child_cfg, "trace_indices": pick["indices"]})
+    pick["why"] = (f"outputs differ beyond their tier in {pick['beyond']} samples ({', '.join(pick['pairs'])}), "
+                   f"not all among the first {traced} traced: the {len(pick['indices'])} that differ most")
+    progress(f"  {pick['why']}; tracing every layer on those again")
+    done = spawn.run_children({b: spawn.mnistx_argv("parity", "--worker", where) for b in results},
+                              where / "logs", cfg.timeout_s, cfg.parallel, progress)
+    pick["done"] = all(r.ok for r in done.values())
+    if pick["done"]:
+        for b in results:
+            arrays, info = _load_result(where, b)
+            results[b] = {k: v for k, v in results[b].items() if not k.startswith(("act_", "src_"))} | arrays
+            infos[b].update(layers=info["layers"], sources=info["sources"])
+    return pick
 
 
 def check_config(cfg: ParityConfig) -> None:
@@ -66,7 +93,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     progress(f"mnistx parity: {model} on {', '.join(present) or 'no installed backend'} -> {out_dir}")
     job = prepare(model, out_dir / "work", present or cfg.backends, data_path, cfg.inputs, cfg.n_images,
                   cfg.steps * cfg.batch_size, cfg.seed, cfg.int_high, cfg.loss, cfg.timeout_s, progress,
-                  cfg.seq_len, cfg.image_size)
+                  cfg.seq_len, cfg.image_size, cfg.edge_cases)
     workdir = job.workdir
     if run_dir is not None:
         import shutil
@@ -94,6 +121,9 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
             failures[b] = f"failed: {exc}" + (f": {why}" if why else "")
     not_compared.update(failures)
     verdict, drift = tf32.judge(results, infos, cfg.tolerances, cfg.tf32, C.run_checks)  # TF32: its own tier
+    traced = retrace(results, infos, verdict, child_cfg, workdir, cfg, len(job.inputs.eval_y), progress)
+    if traced and traced.get("done"):  # the layers again, on the samples whose outputs differ most
+        verdict, drift = tf32.judge(results, infos, cfg.tolerances, cfg.tf32, C.run_checks)
     first = next(iter(infos.values()), {})
     dp_section = None
     if cfg.devices > 1:  # the trajectory again on N devices, after the single-device children
@@ -113,6 +143,8 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
         "steps": cfg.steps, "batch_size": cfg.batch_size, "tf32": cfg.tf32, "plant": cfg.plant,
         "planted": next((i["planted"] for i in infos.values() if i.get("planted")), None),
         "randomness_disabled": first.get("randomness_disabled", []), "optimizer": first.get("optimizer"),
+        "traced_samples": traced or {"indices": list(range(min(cfg.n_activation_images, len(job.inputs.eval_y)))),
+                                     "why": "the first samples (no output outside them differs beyond its tier)"},
         "activations_scope": ("every leaf layer, nested models flattened" if job.info["graph"] else
                               "every layer the subclassed model's call() runs; tensors computed "
                               "between layers are compared as the next layer's inputs"),

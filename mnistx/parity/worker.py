@@ -41,8 +41,14 @@ def forward(model: keras.Model, xs: list, n_act: int) -> tuple[dict, dict]:
     outs, again = _predict(model, xs), _predict(model, xs)
     arrays = {f"out_{k}": o for k, o in enumerate(outs)}
     arrays["deterministic"] = np.array(all(np.array_equal(a, b) for a, b in zip(outs, again)))
-    records, acts = trace(model, pack_inputs(model, [x[:n_act] for x in xs]))
-    j = 0
+    traced, info = trace_arrays(model, [x[:n_act] for x in xs])
+    return {**arrays, **traced}, info
+
+
+def trace_arrays(model: keras.Model, xs: list) -> tuple[dict, dict]:
+    """Every layer's output on the samples `xs` (act_<j>, src_<i> arrays; records and sources)."""
+    records, acts = trace(model, pack_inputs(model, xs))
+    arrays, j = {}, 0
     for r in records:
         r["output_keys"] = []
         for name in r["outputs"]:
@@ -56,7 +62,7 @@ def forward(model: keras.Model, xs: list, n_act: int) -> tuple[dict, dict]:
     for i, x in enumerate(xs):  # model inputs: identical by construction, recorded for the locator
         if f"input:{i}" not in sources:
             sources[f"input:{i}"] = f"src_in{i}"
-            arrays[f"src_in{i}"] = x[:n_act]
+            arrays[f"src_in{i}"] = x
     return arrays, {"layers": records, "sources": sources}
 
 
@@ -143,6 +149,13 @@ def run(workdir: str | Path) -> None:
     loss_fn = losses.make(cfg["loss"], model)
     out_last = (cfg["info"]["output_shapes"][0] or [1])[-1]
     n_act = min(cfg["n_activation_images"], len(data.eval_y))
+    if cfg.get("trace_indices") is not None:  # the second pass: the samples that differ most
+        idx = np.asarray(cfg["trace_indices"], np.int64)
+        arrays, info = trace_arrays(model, [x[idx] for x in data.eval_x])
+        runs.write_npz(workdir / f"{me}.npz", **arrays)
+        runs.write_json(workdir / f"{me}.json", info)
+        stage(f"per-layer trace of {len(idx)} chosen samples")
+        return
     arrays = {f"weight_{i}": np.array(w, copy=True) for i, w in enumerate(model.get_weights())}
     stage("load")
     fwd, info = forward(model, data.eval_x, n_act)

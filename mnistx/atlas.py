@@ -29,6 +29,7 @@ class AtlasConfig:
     backends: tuple[str, ...] = BACKENDS
     images: int = 256  # evaluation samples per parity run
     steps: int = 10  # trajectory steps
+    parity: bool = True  # parity on synthetic inputs per model
     edge_cases: bool = True  # a second parity run with left padding, a fully masked row, max length
     bench: bool = True  # bench --quick per model
     bench_samples: int = 256  # samples per timed epoch
@@ -93,7 +94,8 @@ def one_model(text: str, out_dir: Path, cfg: AtlasConfig, progress) -> dict:
     row = {"model": text, "label": label, "family": fam[0], "what": fam[1]}
     pcfg = ParityConfig(model=text, backends=cfg.backends, n_images=cfg.images, steps=cfg.steps,
                         n_activation_images=16, inputs="synthetic", timeout_s=cfg.timeout_s)
-    runs_to_do = [("parity", pcfg)] + ([("edge_cases", replace(pcfg, edge_cases=True))] if cfg.edge_cases else [])
+    runs_to_do = ([("parity", pcfg)] if cfg.parity else []) + \
+        ([("edge_cases", replace(pcfg, edge_cases=True))] if cfg.edge_cases else [])
     for key, pc in runs_to_do:
         try:
             s = run_parity(pc, out_dir / label / key, progress=progress)
@@ -120,6 +122,20 @@ def one_model(text: str, out_dir: Path, cfg: AtlasConfig, progress) -> dict:
     return row
 
 
+def merge(*summaries: dict) -> dict:
+    """One atlas from several runs over the same models (e.g. parity here, bench there): for each
+    model label, the later summary's parity, edge-case and bench results where it has them."""
+    rows: dict[str, dict] = {}
+    for s in summaries:
+        for r in s["rows"]:
+            old = rows.setdefault(r["label"], {})
+            rows[r["label"]] = {**old, **{k: v for k, v in r.items() if v is not None}}
+            rows[r["label"]]["seconds"] = old.get("seconds", 0.0) + r["seconds"]
+    last = summaries[-1]
+    return {**last, "rows": list(rows.values()), "wall_seconds": sum(s["wall_seconds"] for s in summaries),
+            "merged_from": [s["host"]["date_utc"] for s in summaries]}
+
+
 def run_atlas(models: list[str], out_dir, cfg: AtlasConfig = AtlasConfig(), progress=print) -> dict:
     """Every model, one after another (timings need the machine alone); atlas.{json,md,html}."""
     from mnistx import spawn
@@ -127,6 +143,8 @@ def run_atlas(models: list[str], out_dir, cfg: AtlasConfig = AtlasConfig(), prog
 
     if not models:
         raise MnistxError("mnistx atlas needs at least one model spec")
+    if not (cfg.parity or cfg.edge_cases or cfg.bench):
+        raise MnistxError("--no-parity, --no-edge-cases and --no-bench together leave nothing to run")
     specs = [modelspec.parse(m) for m in models]  # every spec checked before any child starts
     spawn.check_backends(cfg.backends, "atlas")
     out_dir, start, rows = Path(out_dir), time.perf_counter(), []
@@ -135,6 +153,9 @@ def run_atlas(models: list[str], out_dir, cfg: AtlasConfig = AtlasConfig(), prog
         eta = f", about {elapsed / i * (len(models) - i) / 60:.0f} min left" if i else ""
         progress(f"mnistx atlas: model {i + 1}/{len(models)}: {spec.text}{eta}")
         rows.append(one_model(text, out_dir, cfg, progress))
+        said = [f"{k} {'PASS' if r.get('passed') else 'FAIL' if 'passed' in r else 'ERROR'}"
+                for k, r in ((k, rows[-1].get(k) or {}) for k in ("parity", "edge_cases") if k in rows[-1])]
+        progress(f"mnistx atlas: {rows[-1]['label']}: {', '.join(said) or 'bench only'}; {rows[-1]['seconds']:.0f} s")
         summary = {"schema": "mnistx.atlas/1", "config": cfg.__dict__, "host": runs.environment(),
                    "rows": rows, "wall_seconds": time.perf_counter() - start}
         summary["files"] = write(summary, out_dir)  # after each model: a partial atlas is kept

@@ -79,7 +79,7 @@ def add_atlas_parser(sub) -> None:
                     "model, one after another, and write one table: atlas.md, atlas.json, atlas.html.",
         epilog="example: mnistx atlas benchmarks/atlas_models.py:bert benchmarks/atlas_models.py:llama "
                "hub:./my_preset --out out/atlas", formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("models", nargs="+", metavar="SPEC", help="model specs, as --model takes them")
+    p.add_argument("models", nargs="*", metavar="SPEC", help="model specs, as --model takes them")
     p.add_argument("--out", default="out/atlas", metavar="DIR", help="results folder (default: %(default)s)")
     p.add_argument("--backends", type=_backends, default=A.backends, metavar="A,B,C",
                    help="training backends (default: %(default)s)")
@@ -87,6 +87,9 @@ def add_atlas_parser(sub) -> None:
                    help="evaluation samples per parity run (default: %(default)s)")
     p.add_argument("--no-edge-cases", action="store_true", help="skip the second parity run with edge cases")
     p.add_argument("--no-bench", action="store_true", help="parity only")
+    p.add_argument("--no-parity", action="store_true", help="skip the first parity run (synthetic inputs)")
+    p.add_argument("--merge", nargs="+", metavar="ATLAS.json", help="instead of running: merge atlas.json "
+                   "files (later ones win per model) into DIR; SPECs are ignored")
     p.add_argument("--timeout", type=float, default=A.timeout_s, metavar="S", help="per child (default: %(default)s)")
 
 
@@ -96,8 +99,17 @@ def cmd_atlas(args) -> int:
 
     if args.images < 1:
         raise MnistxError("--images must be at least 1")
-    cfg = AtlasConfig(backends=args.backends, images=args.images, edge_cases=not args.no_edge_cases,
-                      bench=not args.no_bench, timeout_s=args.timeout)
+    if args.merge:
+        from mnistx import runs
+        from mnistx.atlas import merge
+        from mnistx.atlas_report import write
+
+        s = merge(*[runs.read_json(p) for p in args.merge])
+        s["files"] = write(s, args.out)
+        print(f"atlas: merged {len(args.merge)} files, {len(s['rows'])} models -> {s['files']['markdown']}")
+        return 0
+    cfg = AtlasConfig(backends=args.backends, images=args.images, parity=not args.no_parity,
+                      edge_cases=not args.no_edge_cases, bench=not args.no_bench, timeout_s=args.timeout)
     s = run_atlas(args.models, args.out, cfg)
     print(open(s["files"]["markdown"]).read())
     errors = [r["label"] for r in s["rows"] if any("error" in (r.get(k) or {}) for k in ("parity", "edge_cases"))]

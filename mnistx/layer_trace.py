@@ -92,12 +92,19 @@ def trace(model: keras.Model, inputs) -> tuple[list[dict], dict[str, np.ndarray]
         def call(*args, **kwargs):
             counts[path] = counts.get(path, 0) + 1
             name = path if counts[path] == 1 else f"{path}#{counts[path]}"
-            inbound = [source_of(t, name, j) for j, t in enumerate(_tensors(args, kwargs))]
+            try:
+                inbound = [source_of(t, name, j) for j, t in enumerate(_tensors(args, kwargs))]
+            except Exception:  # symbolic: a cell inside JAX's lax.scan (LSTM) has no values to record
+                return original(*args, **kwargs)
             out = original(*args, **kwargs)
-            keys = []
-            for k, t in enumerate(x for x in keras.tree.flatten(out) if keras.ops.is_tensor(x)):
-                key = f"{name}:{k}"
-                arrays[key] = keras.ops.convert_to_numpy(t)
+            keys, values = [], []
+            try:
+                for k, t in enumerate(x for x in keras.tree.flatten(out) if keras.ops.is_tensor(x)):
+                    values.append((f"{name}:{k}", t, keras.ops.convert_to_numpy(t)))
+            except Exception:  # likewise
+                return out
+            for key, t, value in values:
+                arrays[key] = value
                 seen[id(t)] = key
                 keep.append(t)
                 keys.append(key)

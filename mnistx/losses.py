@@ -72,6 +72,7 @@ def shape_labels(y: np.ndarray, choice: dict, out_last: int) -> np.ndarray:
     return y if np.issubdtype(y.dtype, np.integer) else y.astype(np.float32)
 
 
+@keras.saving.register_keras_serializable(package="mnistx")
 class SquaredToZero(keras.losses.Loss):
     """mean(y_pred ** 2): the loss mnistx gives every output but the first of a model with several
     (a backbone's dict of sequence and pooled outputs): each output takes part in the loss, the
@@ -83,19 +84,26 @@ class SquaredToZero(keras.losses.Loss):
     def call(self, y_true, y_pred):
         return keras.ops.mean(keras.ops.square(y_pred), axis=-1)
 
+    def get_config(self):
+        return {"name": self.name}
 
-def objective(loss_fn, y):
-    """outputs -> the job's scalar loss against fixed labels y (for gradients): loss_fn on the
-    first flattened output, plus SquaredToZero's mean square of every other output."""
-    yt = keras.ops.convert_to_tensor(y)
 
-    def f(out):
+def combined(loss_fn):
+    """(y, outputs) -> the job's scalar loss: loss_fn on the first flattened output, plus
+    SquaredToZero's mean square of every other output (a native training loop's loss)."""
+    def f(y, out):
         first, *rest = keras.tree.flatten(out)
-        total = keras.ops.mean(loss_fn(yt, first))
+        total = keras.ops.mean(loss_fn(y, first))
         for o in rest:
             total = total + keras.ops.mean(keras.ops.square(o))
         return total
     return f
+
+
+def objective(loss_fn, y):
+    """outputs -> the job's scalar loss against fixed labels y (for gradients): combined()."""
+    yt, f = keras.ops.convert_to_tensor(y), combined(loss_fn)
+    return lambda out: f(yt, out)
 
 
 def structured(model: keras.Model, loss_fn, y: np.ndarray):

@@ -104,16 +104,20 @@ def train_any(config: TrainConfig, run_dir, data_path=None, inputs: str = "data"
     classifier = choice["name"].endswith("crossentropy") and out_last > 1
     progress(f"  {info['class']} '{info['name']}', {info['params']:,} weights; inputs {job.source}; "
              f"loss {choice['name']} ({choice['why']})")
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=losses.for_compile(choice, model),
+    first = losses.for_compile(choice, model)
+    loss, ty = losses.structured(model, first, losses.shape_labels(job.train_y, choice, out_last))  # every output
+    several = loss is not first
+    classifier = classifier and not several  # accuracy of one output among several: not shown
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss,
                   metrics=["accuracy"] if classifier else [], jit_compile=config.jit_compile,
                   steps_per_execution=config.steps_per_execution)
     from mnistx.backends._common import pack_inputs
 
     timer = EpochTimer()
-    history = model.fit(pack_inputs(model, job.train_x), losses.shape_labels(job.train_y, choice, out_last),
+    history = model.fit(pack_inputs(model, job.train_x), ty,
                         epochs=config.epochs, batch_size=config.batch_size, validation_split=config.validation_split,
                         shuffle=True, callbacks=[timer], verbose=verbose if verbose is not None else 2)
-    ey = losses.shape_labels(job.eval_y, choice, out_last)
+    ey = losses.structured(model, first, losses.shape_labels(job.eval_y, choice, out_last))[1]
     ev = model.evaluate(pack_inputs(model, job.eval_x), ey, batch_size=256, verbose=0, return_dict=True)
     out = model.predict(pack_inputs(model, job.eval_x), batch_size=256, verbose=0)
     outputs = np.asarray(keras.tree.flatten(out)[0], np.float32)

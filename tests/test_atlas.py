@@ -58,3 +58,15 @@ def test_atlas_command_on_one_model(tmp_path):
     assert row["family"] == "decoder" and row["parity"]["passed"] and "edge_cases" in row
     assert "| gpt2 | decoder |" in (tmp_path / "atlas.md").read_text()
     assert "<table>" in (tmp_path / "atlas.html").read_text()
+
+
+def test_merge_takes_each_models_latest_results():
+    host = {"date_utc": "2026-12-01T23:00:00+00:00", "cpu_count": 2}
+    a = {"rows": [{"label": "bert", "parity": {"passed": True}, "bench": None, "seconds": 10.0}],
+         "wall_seconds": 10.0, "host": host, "config": {}}
+    b = {"rows": [{"label": "bert", "bench": {"jax": {}}, "seconds": 5.0},
+                  {"label": "vit", "bench": {"jax": {}}, "seconds": 4.0}], "wall_seconds": 9.0, "host": host, "config": {}}
+    m = atlas.merge(a, b)
+    rows = {r["label"]: r for r in m["rows"]}
+    assert rows["bert"]["parity"] == {"passed": True} and rows["bert"]["bench"] == {"jax": {}}
+    assert rows["bert"]["seconds"] == 15.0 and set(rows) == {"bert", "vit"} and m["wall_seconds"] == 19.0

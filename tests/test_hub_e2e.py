@@ -84,3 +84,17 @@ def test_left_padding_finding_is_located_in_the_attention(tmp_path):
         assert loc["layer"] == "transformer_layer_0/self_attention", loc
         assert "attention_softmax" in loc["text"] and "one backend only" in loc["text"]
     assert "left" in " ".join(s["inputs_described"])
+
+
+@pytest.mark.only_in("jax")
+def test_train_and_introspect_a_backbone_with_dict_outputs(tmp_path):
+    """train compiled one loss for a dict of outputs (Keras: 'The path ... can't be found');
+    a run trained here loads and predicts the same on torch."""
+    run = tmp_path / "run"
+    assert main(["train", "--model", f"{ATLAS}:bert", "--inputs", "synthetic", "--epochs", "1",
+                 "--train-limit", "256", "--out", str(run)]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    history = json.loads((run / "history.json").read_text())
+    assert {"pooled_output_loss", "sequence_output_loss"} <= set(history) and metrics["test_loss"] > 0
+    assert main(["introspect", str(run), "--backend", "torch"]) == 0
+    assert (run / "introspect-torch" / "curves.png").exists()

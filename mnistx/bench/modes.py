@@ -50,13 +50,27 @@ def tuned_settings(backend: str, gpu: bool) -> tuple[dict, str]:
 
 
 class Task:
-    """What a mode trains: the Keras loss and metrics (accuracy for classifiers)."""
+    """What a mode trains: the Keras loss and metrics (accuracy for classifiers). A model with
+    several outputs trains on every one (mnistx.losses.structured): keras modes compile a loss
+    per output and get labels in the outputs' structure (keras_y), native loops get combined()."""
 
-    def __init__(self, loss_fn, classifier: bool):
-        self.loss_fn, self.metrics = loss_fn, (["accuracy"] if classifier else [])
+    def __init__(self, loss_fn, classifier: bool, model: keras.Model | None = None):
+        from mnistx import losses
+
+        self.compile_loss, struct = losses.structured(model, loss_fn, np.zeros(1)) if model else (loss_fn, None)
+        self.several = isinstance(struct, (dict, list, tuple))
+        self.loss_fn = losses.combined(loss_fn) if self.several else loss_fn
+        self.metrics = ["accuracy"] if classifier and not self.several else []
+        self._model, self._first = model, loss_fn
+
+    def keras_y(self, y):
+        """Labels as compile()'s losses take them (the outputs' structure for several outputs)."""
+        from mnistx import losses
+
+        return losses.structured(self._model, self._first, y)[1] if self.several else y
 
     def compile(self, model: keras.Model, lr: float, **kw) -> keras.Model:
-        model.compile(optimizer=keras.optimizers.Adam(lr), loss=self.loss_fn, metrics=self.metrics, **kw)
+        model.compile(optimizer=keras.optimizers.Adam(lr), loss=self.compile_loss, metrics=self.metrics, **kw)
         return model
 
 
@@ -105,7 +119,7 @@ class KerasMode:
         self._opt_init = [np.array(keras.ops.convert_to_numpy(v)) for v in self.model.optimizer.variables]
         n = self.batch_size * self.spe * 2
         start = time.perf_counter()
-        self.model.fit(pack_inputs(self.model, take(x, slice(n))), y[:n], batch_size=self.batch_size, epochs=1,
+        self.model.fit(pack_inputs(self.model, take(x, slice(n))), self.task.keras_y(y[:n]), batch_size=self.batch_size, epochs=1,
                        verbose=0, shuffle=False)
         return time.perf_counter() - start
 
@@ -116,7 +130,8 @@ class KerasMode:
 
     def epoch(self, x, y) -> float:
         start = time.perf_counter()
-        self.model.fit(pack_inputs(self.model, x), y, batch_size=self.batch_size, epochs=1, verbose=0, shuffle=False)
+        self.model.fit(pack_inputs(self.model, x), self.task.keras_y(y), batch_size=self.batch_size, epochs=1,
+                       verbose=0, shuffle=False)
         return time.perf_counter() - start  # fit returns host floats: the device is done
 
     def step_times(self, x, y, n: int, warmup: int) -> list[float]:
@@ -138,7 +153,7 @@ class KerasMode:
         stamps_per_epoch = max(1, min(len(y) // (self.batch_size * per), need))
         size = stamps_per_epoch * per * self.batch_size
         stamps = _Stamps()
-        self.model.fit(pack_inputs(self.model, take(x, slice(size))), y[:size], batch_size=self.batch_size,
+        self.model.fit(pack_inputs(self.model, take(x, slice(size))), self.task.keras_y(y[:size]), batch_size=self.batch_size,
                        epochs=math.ceil(need / stamps_per_epoch), verbose=0, shuffle=False, callbacks=[stamps])
         return intervals(stamps.stamps, skip=warm, per=per)
 

@@ -61,7 +61,7 @@ def bench_model(job: dict, cfg: dict, progress) -> dict:
     out_last = (job["info"]["output_shapes"][0] or [1])[-1]
     loss_fn = losses.make(job["loss"], model)
     classifier = job["loss"]["name"].endswith("crossentropy") and out_last > 1
-    task = M.Task(loss_fn, classifier)
+    task = M.Task(loss_fn, classifier, model)
     x, y = data.train_x, losses.shape_labels(data.train_y, job["loss"], out_last)
     ex, ey = data.eval_x, losses.shape_labels(data.eval_y, job["loss"], out_last)
     result = {"model": job["label"], "spec": job["model"], "params": int(model.count_params()),
@@ -98,7 +98,7 @@ def _bench_mode(mode, model, init, task, x, y, ex, ey, cfg) -> dict:
                 m.reset()
                 epochs.append(m.epoch(x, y))
             task.compile(model, 1e-3)  # evaluate with the same loss and metrics in every mode
-            ev = model.evaluate(pack_inputs(model, ex), ey, batch_size=256, verbose=0, return_dict=True)
+            ev = model.evaluate(pack_inputs(model, ex), task.keras_y(ey), batch_size=256, verbose=0, return_dict=True)
             r.update(epoch=summarize(epochs), epoch_samples=len(y), test_loss_after_epoch=float(ev["loss"]),
                      test_accuracy_after_epoch=float(ev["accuracy"]) if "accuracy" in ev else None)
         if bs in cfg["step_batch_sizes"]:  # last: keras modes may recompile for step timing

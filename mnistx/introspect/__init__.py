@@ -33,10 +33,16 @@ def load_run_model(run_dir):
 
     run_dir = runs.check_run_dir(run_dir)
     spec = runs.read_json(run_dir / "meta.json").get("model", "")
+    from mnistx import losses  # noqa: F401  registers SquaredToZero (a model with several outputs)
+
     if ":" in str(spec):
         from mnistx import modelspec, models
 
-        models._builder(modelspec.parse(spec))  # imports the module: registers its classes
+        parsed = modelspec.parse(spec)
+        if parsed.kind == "hub":
+            import keras_hub  # noqa: F401  registers KerasHub's classes
+        elif parsed.kind in ("module", "file"):
+            models._builder(parsed)  # imports the module: registers its classes
     from mnistx.models import auto_jit
 
     try:

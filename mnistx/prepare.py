@@ -130,6 +130,8 @@ def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data",
         raise MnistxError(f"none of {', '.join(backends)} is installed; {spawn.install_hint(backends[0])}")
     arrays, source = (None, "synthetic") if inputs == "synthetic" else read_data(spec, data_path)
     workdir = runs.fresh_dir(workdir)
+    if edge_cases and inputs != "synthetic":
+        raise MnistxError("--edge-cases shapes synthetic inputs: give it with --inputs synthetic")
     for flag, v in (("--seq-len", seq_len), ("--image-size", image_size)):
         if v is not None and v < 1:
             raise MnistxError(f"{flag} must be at least 1, not {v}")
@@ -137,9 +139,8 @@ def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data",
            "seq_len": seq_len, "image_size": image_size,
            "download_mnist": inputs == "data" and arrays is None}
     fastest = [b for b in ("jax", "torch", "tensorflow") if b in present]  # import time
+    cfg["edge_cases"] = edge_cases
     info = run_probe(cfg, workdir, (fastest or present)[0], timeout_s, progress)
-    if edge_cases and inputs != "synthetic":
-        raise MnistxError("--edge-cases shapes synthetic inputs: give it with --inputs synthetic")
     info["edge_cases"] = edge_cases
     if cfg["download_mnist"]:
         arrays = I.read_npz(workdir / "mnist.npz")

@@ -18,7 +18,8 @@ from mnistx import runs
 from mnistx.errors import MnistxError
 
 
-def inspect(model, int_high: int | None = None, seq_len: int | None = None, image_size: int | None = None) -> dict:
+def inspect(model, int_high: int | None = None, seq_len: int | None = None, image_size: int | None = None,
+            edge_cases: bool = False) -> dict:
     """models.describe(model) plus output shapes and whether outputs are probabilities (a forward
     pass on four synthetic samples shaped as the synthetic inputs will be)."""
     import keras
@@ -30,7 +31,8 @@ def inspect(model, int_high: int | None = None, seq_len: int | None = None, imag
     info = models.describe(model, int_high)
     int_high = int_high or info["embedding_input_dim"]
     seq_len, image_size = seq_len or I.SEQ_LEN, image_size or I.IMAGE_SIZE
-    tiny = I.synthetic(info["inputs"], [1], 4, 0, int_high or 1, "float", seq_len, image_size, info["max_length"])
+    tiny = I.synthetic(info["inputs"], [1], 4, 0, int_high or 1, "float", seq_len, image_size, info["max_length"],
+                       edge_cases)  # the shapes the job's synthetic inputs will have (output shapes -> labels)
     info.update(seq_len=seq_len, image_size=image_size)
     out = model(pack_inputs(model, tiny.eval_x), training=False)
     flat = [keras.ops.convert_to_numpy(t) for t in keras.tree.flatten(out)]
@@ -51,7 +53,7 @@ def probe(cfg: dict, workdir: Path) -> dict:
     model = models.build_spec(cfg["model"])
     if cfg.get("loss"):
         losses.check_name(cfg["loss"])
-    info = inspect(model, cfg.get("int_high"), cfg.get("seq_len"), cfg.get("image_size"))
+    info = inspect(model, cfg.get("int_high"), cfg.get("seq_len"), cfg.get("image_size"), bool(cfg.get("edge_cases")))
     with runs.atomic_path(workdir / "reference.weights.h5") as tmp:
         model.save_weights(tmp)
     if cfg.get("download_mnist"):

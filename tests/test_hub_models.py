@@ -36,7 +36,7 @@ def atlas():
 def _synthetic(model, n=8, seed=0, **kw):
     info = probe.inspect(model, **kw)
     return info, I.synthetic(info["inputs"], info["output_shapes"][0], n, seed, info["int_high"], "float",
-                             info["seq_len"], info["image_size"], info["max_length"])
+                             info["seq_len"], info["image_size"], info["max_length"], kw.get("edge_cases", False))
 
 
 def test_task_model_traces_each_layer_once(atlas):
@@ -97,6 +97,10 @@ def test_unknown_dimensions_come_from_stated_defaults(atlas):
     info, data = _synthetic(atlas["opt"], n=2, seq_len=100)
     assert info["max_length"] == 32 and data.eval_x[1].shape == (2, 32)
     assert any("padding mask" in line for line in I.describe(data.eval_x, info["inputs"]))
+    info, data = _synthetic(atlas["opt"], n=8, edge_cases=True)  # the longest sequence, in the labels too
+    assert data.eval_x[1].shape == (8, 32) and data.eval_y.shape == (8, 32, 32)
+    mask = data.eval_x[0].astype(bool)
+    assert not mask[3].any() and not mask[2, 0] and mask[2, -1]  # a fully masked row, a left-padded one
 
 
 def test_dict_outputs_take_part_in_loss_and_training(atlas):

@@ -22,6 +22,11 @@ import numpy as np
 MASK_ARGS = ("mask", "training")
 
 
+# Recurrent layers call their cell once per time step (and the backends differ in how often:
+# TensorFlow once more, JAX inside lax.scan): their sublayers are not traced, the layer is.
+OPAQUE = (keras.layers.RNN, keras.layers.Bidirectional)
+
+
 def _children(layer) -> list:
     return [c for c in layer._flatten_layers(include_self=False, recursive=False)
             if not isinstance(c, keras.layers.InputLayer)]
@@ -43,7 +48,7 @@ def leaf_layers(model: keras.Model, prefix: str = "", seen: set | None = None,
             found += leaf_layers(layer, path + "/", seen, into_layers)
             continue
         found.append((path, layer))
-        if into_layers:
+        if into_layers and not isinstance(layer, OPAQUE):
             found += leaf_layers(layer, path + "/", seen, into_layers)
     return found
 

@@ -62,11 +62,11 @@ def max_length(model: keras.Model) -> int | None:
     return min(lengths) if lengths else None
 
 
-def roles(model: keras.Model, fallback_high: int | None = None) -> list[dict]:
-    """[{role, high}] per model input, in model.inputs order (see the module docstring)."""
-    tensors = list(getattr(model, "inputs", None) or [])
+def roles(model: keras.Model, specs: list[dict], fallback_high: int | None = None) -> list[dict]:
+    """[{role, high}] per model input, for `specs` (models.input_specs, model.inputs order)."""
+    tensors = list(getattr(model, "inputs", None) or []) or [None] * len(specs)
     out = []
-    for spec, t in zip(_specs(model), tensors or [None] * len(_specs(model))):
+    for spec, t in zip(specs, tensors):
         name, dtype, rank = spec["name"].lower(), spec["dtype"], len(spec["shape"])
         if "mask" in name or dtype == "bool":
             out.append({"role": "mask", "high": 2})
@@ -77,9 +77,3 @@ def roles(model: keras.Model, fallback_high: int | None = None) -> list[dict]:
         else:
             out.append({"role": "image" if rank == 3 else "float", "high": None})
     return out
-
-
-def _specs(model):
-    from mnistx.models import input_specs
-
-    return input_specs(model)

@@ -143,8 +143,8 @@ def describe(model: keras.Model, int_high: int | None = None) -> dict:
     from mnistx import input_roles
 
     outs = model.outputs if getattr(model, "outputs", None) else None
-    specs = [{**s, **r} for s, r in zip(input_specs(model),
-                                        input_roles.roles(model, int_high or embedding_input_dim(model)))]
+    specs = input_specs(model)
+    specs = [{**s, **r} for s, r in zip(specs, input_roles.roles(model, specs, int_high or embedding_input_dim(model)))]
     kinds = sorted({type(layer).__name__ for layer in all_layers(model)})
     loss = getattr(model, "loss", None) if getattr(model, "compiled", False) else None
     return {"name": model.name, "class": type(model).__name__, "graph": is_graph_model(model),

@@ -74,6 +74,7 @@ def load(path: str | os.PathLike | None = None) -> MNIST:
     """Load and validate raw MNIST from `path`, `$MNISTX_DATA`, or Keras's download."""
     local = resolve_path(path)
     if local is None:
+        check_download()  # a missing network fails in seconds, with what to do instead
         arrays, source = _download(), "keras.datasets.mnist"
     elif not local.exists():
         raise DataError(f"MNIST data not found at '{local}'; pass --data PATH to a Keras-layout .npz "
@@ -133,6 +134,32 @@ def one_hot(labels: np.ndarray) -> np.ndarray:
     return np.eye(NUM_CLASSES, dtype=np.float32)[np.asarray(labels, dtype=np.int64)]
 
 
+MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"  # keras.datasets.mnist's
+
+
+def keras_cache() -> Path:
+    """Where keras.datasets.mnist.load_data() caches the file ($KERAS_HOME or ~/.keras, then datasets/)."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser() / "datasets" / "mnist.npz"
+
+
+def check_download(timeout_s: float = 5.0) -> str:
+    """Before any child starts: Keras's cached mnist.npz, or its URL answering within `timeout_s`.
+    Returns what will be used; a one-line DataError when neither is there."""
+    cached = keras_cache()
+    if cached.is_file():
+        return f"Keras's cache ({cached})"
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(MNIST_URL, method="HEAD"), timeout=timeout_s):
+            return f"Keras's download ({MNIST_URL})"
+    except Exception as exc:  # DNS, proxy, TLS, timeout: all mean the same to a user
+        why = getattr(exc, "reason", None) or exc
+        raise DataError(f"MNIST is not in Keras's cache ({cached}) and {MNIST_URL} cannot be reached "
+                        f"({one_line(why, 80)}); pass --data PATH to a local mnist.npz or IDX folder, "
+                        f"or set {DATA_ENV}") from None
+
+
 def _download() -> dict:
     import keras  # only here: reading local files needs no backend
 
@@ -146,18 +173,51 @@ def _download() -> dict:
 
 
 def _read_npz(path: Path) -> dict:
+    arrays = read_npz(path)
+    missing = [k for k in _KEYS if k not in arrays]
+    if missing:
+        raise DataError(f"{path}: missing keys {missing}; MNIST (the worksheet's model) takes a Keras-layout "
+                        f".npz with {list(_KEYS)} (found {sorted(arrays)}); x/y files are for --model of your own")
+    return {k: arrays[k] for k in _KEYS}
+
+
+def read_npz(path) -> dict:
+    """Every array of an .npz (no pickles), or a one-line DataError saying what the file is instead."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"data file '{path}' not found")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if head[:6] == b"\x93NUMPY":
+        raise DataError(f"{path}: a single .npy array, not an .npz archive of named arrays; save with "
+                        f"numpy.savez(path, x=..., y=...)")
+    if head[:4] != b"PK\x03\x04":
+        raise DataError(f"{path}: not a NumPy .npz archive: it starts with {head[:8]!r}; expected numeric "
+                        f"arrays saved with numpy.savez")
     try:
         with np.load(path, allow_pickle=False) as f:
-            missing = [k for k in _KEYS if k not in f.files]
-            if missing:
-                raise DataError(f"{path}: missing keys {missing}; a Keras-layout MNIST .npz has "
-                                f"{list(_KEYS)} (found {f.files})")
-            return {k: f[k] for k in _KEYS}
-    except DataError:
-        raise
+            return {k: f[k] for k in f.files}
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise DataError(f"{path}: an .npz holding Python objects (pickles), which mnistx does not load; "
+                            f"expected numeric arrays saved with numpy.savez") from None
+        raise DataError(f"{path}: not a readable .npz archive ({one_line(exc, 120)})") from None
     except Exception as exc:  # a damaged archive can raise almost anything (numpy parses headers with ast)
         raise DataError(f"{path}: not a readable .npz archive ({type(exc).__name__}: "
                         f"{one_line(exc, 120)}); re-download it or point --data at another copy") from None
+
+
+def check_finite(arrays: dict, source: str) -> None:
+    """Refuse NaN or inf in any float array: one line naming the key and how many values."""
+    for key, a in arrays.items():
+        if np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.complexfloating):
+            nan, inf = int(np.isnan(a).sum()), int(np.isinf(a).sum())
+            if nan or inf:
+                raise DataError(f"{source}: '{key}' holds {nan} NaN and {inf} inf of {a.size} values; "
+                                f"training needs finite numbers: drop or fill those samples")
 
 
 def _read_idx_folder(folder: Path) -> dict:

@@ -13,7 +13,6 @@ scaled by 1/255, as the worksheet does. Every mismatch is one line naming the in
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,27 +48,13 @@ class Inputs:
 
 
 def read_npz(path) -> dict:
-    """Every array of a user's .npz (no pickles), or a one-line DataError saying what the file is."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"data file '{path}' not found")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            if not hasattr(f, "files"):
-                raise DataError(f"{path}: a single .npy array, not an .npz archive of named arrays")
-            return {k: f[k] for k in f.files}
-    except DataError:
-        raise
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            head = path.read_bytes()[:4]
-            what = ("an .npz holding Python objects (pickles), which mnistx does not load"
-                    if head == b"PK\x03\x04" else "not an .npz (zip) archive")
-            raise DataError(f"{path}: {what}; expected numeric arrays saved with numpy.savez") from None
-        raise DataError(f"{path}: not a readable .npz archive ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable .npz archive ({type(exc).__name__}); expected "
-                        "numeric arrays saved with numpy.savez") from None
+    """Every array of a user's .npz (no pickles, all finite), or a one-line DataError saying why not."""
+    from mnistx.data import check_finite
+    from mnistx.data import read_npz as read
+
+    arrays = read(path)
+    check_finite(arrays, str(path))
+    return arrays
 
 
 def split_arrays(arrays: dict, input_names: list[str], source: str) -> tuple[dict, np.ndarray, dict, np.ndarray]:

@@ -108,7 +108,7 @@ def run_probe(cfg: dict, workdir: Path, backend: str, timeout_s: float, progress
     runs.write_json(workdir / "probe.json", cfg)
     progress(f"  probing the model in {backend} (input/output spec, reference weights)")
     res = spawn.run_children({backend: spawn.mnistx_argv("probe", "--worker", workdir)},
-                             workdir / "logs-probe", timeout_s, progress=lambda m: None)[backend]
+                             workdir / "logs-probe", timeout_s, progress=progress)[backend]  # never silent
     err = workdir / "probe.error"
     if err.exists():
         raise MnistxError(err.read_text().strip())
@@ -138,6 +138,10 @@ def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data",
     cfg = {"model": spec.to_json(), "seed": seed, "loss": loss, "int_high": int_high,
            "seq_len": seq_len, "image_size": image_size,
            "download_mnist": inputs == "data" and arrays is None}
+    if cfg["download_mnist"]:
+        from mnistx.data import check_download
+
+        progress(f"  MNIST from {check_download()}")  # unreachable and not cached: one line, no child
     fastest = [b for b in ("jax", "torch", "tensorflow") if b in present]  # import time
     cfg["edge_cases"] = edge_cases
     info = run_probe(cfg, workdir, (fastest or present)[0], timeout_s, progress)

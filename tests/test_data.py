@@ -126,5 +126,17 @@ def test_download_failure_is_clear(monkeypatch):
 
     monkeypatch.delenv("MNISTX_DATA", raising=False)
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    monkeypatch.setattr(data, "check_download", lambda: "reachable")  # the URL answers, the download fails
     with pytest.raises(DataError, match="could not download MNIST.*--data PATH"):
         data.load()
+
+
+def test_the_download_is_checked_before_any_child_starts(tmp_path, monkeypatch):
+    """Without --data, Keras's cache or its URL must be there; else one line in a few seconds."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(data, "MNIST_URL", "http://127.0.0.1:9/mnist.npz")  # nothing listens on port 9
+    with pytest.raises(DataError, match=r"not in Keras's cache .*cannot be reached.*pass --data PATH"):
+        data.check_download(timeout_s=2)
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "mnist.npz").write_bytes(b"PK")
+    assert "Keras's cache" in data.check_download(timeout_s=2)

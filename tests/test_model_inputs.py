@@ -105,7 +105,7 @@ def test_token_inputs_need_integers_and_a_range():
 
 def test_pickles_and_text_files_are_named(tmp_path):
     (tmp_path / "t.npz").write_text("hello, not numpy")
-    with pytest.raises(DataError, match="t.npz: not an .npz .zip. archive|not a readable .npz"):
+    with pytest.raises(DataError, match="t.npz: not a NumPy .npz archive: it starts with b'hello"):
         I.read_npz(tmp_path / "t.npz")
     np.savez(tmp_path / "o.npz", x=np.array([{"a": 1}], dtype=object))
     with pytest.raises(DataError, match="holding Python objects"):
@@ -118,3 +118,18 @@ def test_loss_guess():
     assert I.guess_loss("int", True, 1)["name"] == "binary_crossentropy"
     assert I.guess_loss("onehot", True, 10)["name"] == "categorical_crossentropy"
     assert I.guess_loss("float", False, 1)["name"] == "mean_squared_error"
+
+
+def test_non_finite_data_is_refused_with_its_key_and_count(tmp_path):
+    """NaN in x trained to `loss: nan` on two backends and 52.03 on the third, all shown as ok."""
+    x = np.ones((10, 4), np.float32)
+    x[3, 1], x[5, 0], x[6, 2] = np.nan, np.nan, np.inf
+    np.savez(tmp_path / "nan.npz", x=x, y=np.zeros(10, np.int64))
+    with pytest.raises(DataError, match="'x' holds 2 NaN and 1 inf of 40 values"):
+        I.read_npz(tmp_path / "nan.npz")
+    np.savez(tmp_path / "one.npz", x=np.ones(3))
+    np.save(tmp_path / "one.npy", np.ones(3))
+    (tmp_path / "one.npy").rename(tmp_path / "single.npz")
+    with pytest.raises(DataError, match="a single .npy array"):
+        I.read_npz(tmp_path / "single.npz")
+    assert I.read_npz(tmp_path / "one.npz")["x"].shape == (3,)

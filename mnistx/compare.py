@@ -71,11 +71,26 @@ def _run_columns(cfg: CompareConfig, names, out: Path, data, progress, from_run=
         try:
             if not res.ok:
                 raise OSError(res.reason())
-            cols[b] = {"status": "ok", **runs.read_json(workdir / f"{b}.json")}
+            col = runs.read_json(workdir / f"{b}.json")
+            bad = _non_finite(col)
+            cols[b] = {"status": "failed", "reason": bad} if bad else {"status": "ok", **col}
         except (OSError, MnistxError) as exc:
             why = res.error()
             cols[b] = {"status": "failed", "reason": f"{exc}" + (f": {why}" if why else "")}
     return cols
+
+
+def _non_finite(col: dict) -> str | None:
+    """Why a trained column is not a result: its training or test loss went NaN or inf."""
+    import math
+
+    m = col.get("metrics") or {}
+    hist = runs.read_json(Path(col["run_dir"]) / "history.json").get("loss", []) if m else []
+    seen = [("test loss", m.get("test_loss"))] + [(f"epoch {i + 1} loss", v) for i, v in enumerate(hist)]
+    for what, v in seen:
+        if v is not None and not math.isfinite(v):
+            return f"training diverged: {what} is {v} (check the data and learning rate)"
+    return None
 
 
 def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> dict:
@@ -94,6 +109,8 @@ def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> 
         raise MnistxError(f"--bench must be quick, full or none, not {cfg.bench}")
     out = Path(out_dir)
     start = time.perf_counter()
+    progress(f"[0/4] checking the model and data before training ({cfg.train.model})")
+    _check_inputs(cfg, trainers, out, data_s, progress)
     progress(f"[1/4] training + introspection ({cfg.train.model}, {cfg.train.epochs} epochs) "
              f"on {', '.join(trainers)}")
     cols = _run_columns(cfg, trainers, out, data_s, progress)
@@ -129,7 +146,23 @@ def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> 
     from mnistx import report
 
     summary["files"] = report.write(summary, out)
+    runs.prune_work(out / "work")  # the runs/ folders keep their models: a user reopens those
     return summary
+
+
+def _check_inputs(cfg: CompareConfig, trainers, out: Path, data, progress) -> None:
+    """The checks parity makes, before any training child: the data read (finite, lengths, layout),
+    the model built once in a probe child, the inputs fitted to it. A one-line MnistxError if not."""
+    import shutil
+
+    from mnistx.prepare import prepare
+
+    workdir = out / "work" / "check"
+    try:
+        prepare(cfg.train.model, workdir, trainers, data, cfg.inputs, 64, 64, cfg.train.seed, cfg.int_high,
+                cfg.loss, cfg.timeout_s, progress)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _guard(fn):

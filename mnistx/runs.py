@@ -98,6 +98,19 @@ def save_model(model, run_dir) -> None:
 LOCK_NAME = ".mnistx.lock"
 
 
+def _open_lock(out_dir: Path):
+    """out_dir (created if missing) and its lock file, or one line saying what to choose instead."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise MnistxError(f"--out '{out_dir}' is a file, not a folder; choose a folder you can write "
+                          f"(it is created if missing)")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return open(out_dir / LOCK_NAME, "a+")
+    except OSError as exc:
+        raise MnistxError(f"cannot write into --out '{out_dir}' ({exc.strerror or exc}); choose a folder "
+                          f"you can write") from None
+
+
 @contextmanager
 def out_lock(out_dir):
     """Hold an exclusive lock on `out_dir` for one run: a second run into it fails with one line.
@@ -109,8 +122,7 @@ def out_lock(out_dir):
 
     out_dir = Path(out_dir)
     made = [d for d in (out_dir, *out_dir.parents) if not d.exists()]  # folders this run creates
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fh = open(out_dir / LOCK_NAME, "a+")
+    fh = _open_lock(out_dir)
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -125,6 +137,12 @@ def out_lock(out_dir):
     fh.flush()
     try:
         yield out_dir
+    except MnistxError as exc:
+        if made and exc.exit_code == 2:  # refused input: the folder this run made goes (work/, logs)
+            for p in out_dir.iterdir():
+                if p.name != LOCK_NAME:
+                    shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+        raise
     finally:
         remove_temp_files(out_dir)
         if made and [p.name for p in out_dir.iterdir()] == [LOCK_NAME]:  # a run that wrote nothing
@@ -132,6 +150,20 @@ def out_lock(out_dir):
             for d in made:
                 d.rmdir()
         fh.close()
+
+
+BULKY = (".npz", ".h5", ".keras")  # a job's inputs, weights and arrays: temporary once it reported
+
+
+def prune_work(workdir) -> int:
+    """Delete the bulky intermediates under a finished job's work folder (its logs, JSON and error
+    files stay, for reading what happened); returns the bytes freed."""
+    freed = 0
+    for p in sorted(Path(workdir).rglob("*")) if Path(workdir).is_dir() else []:
+        if p.is_file() and p.suffix in BULKY:
+            freed += p.stat().st_size
+            p.unlink()
+    return freed
 
 
 def fresh_dir(path) -> Path:

@@ -46,6 +46,9 @@ def check_backends(names, job: str | None = None) -> tuple[str, ...]:
     bad = [n for n in names if n not in ALL_BACKENDS]
     if bad:
         raise MnistxError(f"unknown backend(s) {', '.join(bad)}; choose from {', '.join(ALL_BACKENDS)}")
+    twice = sorted({n for n in names if list(names).count(n) > 1})
+    if twice:
+        raise MnistxError(f"backend(s) named twice: {', '.join(twice)}; each backend runs once per job")
     cannot = [n for n in names if n not in BACKENDS]
     if job and cannot:
         raise MnistxError(f"{', '.join(cannot)}: inference only, so `mnistx {job}` cannot use it; it takes part "

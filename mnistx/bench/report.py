@@ -37,9 +37,12 @@ def goals(summary: dict, model: str = "mlp") -> dict:
 
 def markdown(summary: dict) -> str:
     bk = summary["backends"]
-    n = {m.get("model"): m for res in bk.values() for m in res.get("models", {}).values()}
-    sizes = ", ".join(f"{k}: {next((r.get('epoch_samples') for r in v['modes'].values() if 'epoch_samples' in r), '?')}"
-                      for k, v in n.items())
+    n: dict = {}  # model -> samples per epoch, from any backend that trained it (inference-only ones did not)
+    for res in bk.values():
+        for m in res.get("models", {}).values():
+            got = next((r["epoch_samples"] for r in m["modes"].values() if "epoch_samples" in r), None)
+            n[m.get("model")] = n.get(m.get("model")) or got
+    sizes = ", ".join(f"{k}: {v}" for k, v in n.items() if v) or "none trained here"
     lines = [f"# Benchmark{' (quick)' if summary['quick'] else ''}: {summary['host']['date_utc']}", "",
              f"Epoch = one pass over the training samples ({sizes}) at batch "
              f"{summary['config'].get('batch_size', 32)}, from the same initial weights; median (p5-p95) "
@@ -58,9 +61,11 @@ def markdown(summary: dict) -> str:
     for a in summary["accuracy"]["rows"]:
         if a.get("error"):
             lines.append(f"| {a['backend']} | {a['model']} | {a['mode']} | {a['error']} |||||||")
-    for b, model, why in sorted({(a["backend"], a["model"], a["not_supported"]) for a in summary["accuracy"]["rows"]
-                                 if a.get("not_supported")}):
-        lines.append(f"| {b} | {model} | every mode | not supported by {b}: {why} |||||||")
+    unsupported = sorted({(a["backend"], a["model"], a["not_supported"]) for a in summary["accuracy"]["rows"]
+                          if a.get("not_supported")})
+    if unsupported:  # below the table, not in its timing column
+        lines += ["", *[f"- {b} ({model}): training not supported ({why}); inference is timed below."
+                        for b, model, why in unsupported]]
     lines += ["", "Steady train step, ms (median, p5-p95):", "",
               "| backend | model | mode | " + " | ".join(f"b={b}" for b in summary["config"]["step_batch_sizes"]) + " |",
               "|---|---|---|" + "---|" * len(summary["config"]["step_batch_sizes"])]

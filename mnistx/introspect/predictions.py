@@ -62,7 +62,7 @@ def confusion_matrix(probs: np.ndarray, labels: np.ndarray) -> Figure:
     ax = fig.subplots()
     im = ax.imshow(counts, cmap="Blues")
     for (t, p), c in np.ndenumerate(counts):
-        ax.text(p, t, str(c), ha="center", va="center", fontsize=7,
+        ax.text(p, t, str(c), ha="center", va="center", fontsize=9,
                 color="white" if c > counts.max() / 2 else "black")
     ax.set_xticks(range(len(counts)))
     ax.set_yticks(range(len(counts)))

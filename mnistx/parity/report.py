@@ -19,7 +19,7 @@ TIER_WHY = {  # measured on the 2-core CPU, keras 3.15.1: docs/portability.md ha
     "grads": "autograd of the same graph in three frameworks; gradients near zero lose relative "
              "precision, hence the atol floor",
     "saliency": "input gradients of one class output",
-    "trajectory_loss": "the loss after each Adam step, on slowly diverging weights",
+    "trajectory_loss": "the loss after each training step, on slowly diverging weights",
     "trajectory": ("weights and BatchNorm statistics after K Adam steps: Adam divides by sqrt(v), "
                    "so rounding in tiny gradients moves a weight by up to ~lr"),
     "checkpoint": "a checkpoint loaded in another backend predicts what the saver predicts",
@@ -31,7 +31,7 @@ def _fmt(x: float) -> str:
 
 
 def _cell(c: dict, name: str) -> str:
-    text = ("✅ " if c["passed"] else "❌ ") + _fmt(c["max_abs_diff"])
+    text = ("PASS " if c["passed"] else "FAIL ") + _fmt(c["max_abs_diff"])
     if name != "argmax":
         text += f" ({c['excess']:.2g}x)"
     if c.get("noise_floor"):
@@ -124,7 +124,7 @@ def markdown(summary: dict) -> str:
         lines += ["", "Checkpoint interchange (saver -> loader, max |d output| vs the loader's own):",
                   "", "| saver -> loader | format | max abs diff | verdict |", "|---|---|---|---|"]
         lines += [f"| {c['pair']} | .{c.get('format', '?')} | {_fmt(c['max_abs_diff'])} | "
-                  f"{'✅' if c['passed'] else '❌ ' + c['detail']} |" for c in ck]
+                  f"{'PASS' if c['passed'] else 'FAIL ' + c['detail']} |" for c in ck]
     det = [c for c in checks if c["check"] == "determinism"]
     lines += ["", "Determinism (same backend, predict twice): " +
               ", ".join(f"{c['pair']} {'bit-identical' if c['passed'] else 'DIFFERS'}" for c in det)]
@@ -174,9 +174,10 @@ def heatmap(summary: dict) -> Figure:
     """log10(max abs diff) per check x backend pair; failing cells outlined in red."""
     checks = [c for c in summary["checks"] if " vs " in c["pair"]]
     pairs = list(dict.fromkeys(c["pair"] for c in checks))
-    names = list(ARRAY_CHECKS)
+    used = {c["check"] for c in checks} | {n["check"] for n in summary.get("not_supported", [])}
+    names = [n for n in ARRAY_CHECKS if n in used] or list(ARRAY_CHECKS)  # no empty rows
     grid = np.full((len(names), max(len(pairs), 1)), np.nan)
-    fig = Figure(figsize=(2.2 + 2.0 * max(len(pairs), 1), 5.2), layout="constrained")
+    fig = Figure(figsize=(2.2 + 1.5 * max(len(pairs), 1), 1.2 + 0.42 * len(names)), layout="constrained")
     ax = fig.subplots()
     for c in checks:
         if c["check"] in names:
@@ -191,7 +192,7 @@ def heatmap(summary: dict) -> Figure:
             if n["check"] in names and n["backend"] in p.split(" vs "):
                 ax.text(j, names.index(n["check"]), "n/a", ha="center", va="center", fontsize=8, color="gray")
     im = ax.imshow(grid, cmap="viridis", vmin=-12, vmax=-2, aspect="auto")
-    ax.set_xticks(range(len(pairs)), pairs, fontsize=8)
+    ax.set_xticks(range(len(pairs)), [p.replace(" vs ", "\nvs ") for p in pairs], fontsize=8)
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.set_title("Max abs difference between backends (log10; red = over tolerance)")
     fig.colorbar(im, ax=ax, label="log10 max |diff| (0 shown as -12)")
@@ -205,7 +206,7 @@ def _rect(j, i):
 
 
 def divergence(summary: dict) -> Figure:
-    """Max abs weight difference after each Adam step, one line per pair, tolerance dashed."""
+    """Max abs weight difference after each training step, one line per pair, tolerance dashed."""
     fig = Figure(figsize=(7, 4), layout="constrained")
     ax = fig.subplots()
     for pair, curve in summary["curves"].items():
@@ -213,7 +214,7 @@ def divergence(summary: dict) -> Figure:
         ax.plot(steps, np.maximum(curve, 1e-12), marker="o", markersize=3, label=pair)
     ax.axhline(summary["tolerances"]["trajectory"][0], color="red", linestyle="--", label="atol")
     ax.set_yscale("log")
-    ax.set_xlabel("Adam step")
+    ax.set_xlabel(f"{summary.get('optimizer') or 'Adam'} step")
     ax.set_ylabel("max |weights_a - weights_b|")
     ax.set_title(f"Training divergence between backends ({summary['model']})")
     ax.legend(fontsize=8)

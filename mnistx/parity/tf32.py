@@ -83,5 +83,5 @@ def markdown(section: dict | None) -> list[str]:
     for r in section["rows"]:
         atol, rtol = r["tf32_tier"]
         lines.append(f"| {r['pair']} | {r['check']} | {r['max_abs_diff']:.2e} | {r['float32_excess']:.3g} | "
-                     f"{atol:.0e} + {rtol:.0e}·\\|a\\| | {r['tf32_excess']:.3g} | {'✅' if r['passed'] else '❌'} |")
+                     f"{atol:.0e} + {rtol:.0e}·\\|a\\| | {r['tf32_excess']:.3g} | {'PASS' if r['passed'] else 'FAIL'} |")
     return lines

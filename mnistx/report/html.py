@@ -13,11 +13,13 @@ body{font-family:system-ui,sans-serif;margin:24px;max-width:1500px;color:#222}
 table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}
 th{background:#f4f4f4}.failed,.missing{background:#fde8e8;color:#900}.ok{background:#e8f6e8}.skipped{color:#666}
 .row{display:grid;gap:10px}.row figure{margin:0;border:1px solid #ddd;padding:6px}
-.row img{width:100%}figcaption{font-weight:bold;text-align:center}.pass{color:#070}.fail{color:#b00}
+.row img{width:100%;cursor:zoom-in}img.zoom{position:fixed;inset:0;margin:auto;width:auto;max-width:98vw;
+max-height:98vh;z-index:9;background:#fff;box-shadow:0 0 0 100vmax rgba(0,0,0,.6);cursor:zoom-out}figcaption{font-weight:bold;text-align:center}.pass{color:#070}.fail{color:#b00}td.pass{background:#e8f6e8}td.fail{background:#fde8e8;font-weight:bold}
 """
 SCRIPT = """window.addEventListener('load',()=>{const im=[...document.images];
 document.body.dataset.imagesTotal=im.length;
-document.body.dataset.imagesOk=im.filter(i=>i.complete&&i.naturalWidth>0).length;});"""
+document.body.dataset.imagesOk=im.filter(i=>i.complete&&i.naturalWidth>0).length;});
+document.addEventListener('click',ev=>{if(ev.target.tagName==='IMG')ev.target.classList.toggle('zoom');});"""
 
 
 def e(value) -> str:
@@ -46,7 +48,7 @@ def _backend_table(summary: dict) -> str:
 
 def _figures(summary: dict) -> str:
     cols = summary["columns"]
-    n = len(cols)
+    per_row = min(len(cols), 3)  # five columns wrap 3 + 2: a confusion matrix's counts stay legible
     parts = []
     first_ok = next((b for b, c in cols.items() if c["status"] == "ok"), None)
     if first_ok:
@@ -60,7 +62,8 @@ def _figures(summary: dict) -> str:
                else f'<p class="{e(c["status"] if c["status"] != "ok" else "skipped")}">'
                     f'{e(skipped(summary, b, name))}</p>')
             + "</figure>" for b, c in cols.items())
-        parts.append(f'<h3>{heading}</h3><div class="row" style="grid-template-columns:repeat({n},1fr)">{cells}</div>')
+        parts.append(f'<h3>{heading}</h3><div class="row" style="grid-template-columns:repeat({per_row},1fr)">'
+                     f'{cells}</div>')
     return "".join(parts)
 
 
@@ -73,10 +76,13 @@ def _stage_problem(stage: dict | None, name: str, absent: str) -> str | None:
     return None
 
 
-def _plots(files: dict, names) -> str:
-    return ('<div class="row" style="grid-template-columns:1fr 1fr 1fr">'
-            + "".join(f"<figure><figcaption>{e(k)}</figcaption>{_img(files.get(k), k)}</figure>"
-                      for k in names if files.get(k)) + "</div>")
+def _plots(files: dict, names, wide=("heatmap",)) -> str:
+    """The stage's figures, three to a row; a wide one (the parity heatmap) gets a row of its own."""
+    fig = lambda k: f"<figure><figcaption>{e(k)}</figcaption>{_img(files.get(k), k)}</figure>"
+    full = "".join(f'<div class="row" style="grid-template-columns:1fr">{fig(k)}</div>'
+                   for k in names if k in wide and files.get(k))
+    return full + ('<div class="row" style="grid-template-columns:1fr 1fr 1fr">'
+                   + "".join(fig(k) for k in names if k not in wide and files.get(k)) + "</div>")
 
 
 def _stage_markdown(summary: dict, stage: str) -> str:

@@ -25,7 +25,8 @@ def _stage(summary: dict, stage: str, heading: str, absent: str) -> list[str]:
 def render_markdown(summary: dict, out: Path) -> str:
     cols = summary["columns"]
     t = summary["config"]["train"]
-    lines = [f"# mnistx compare: {t['model']} on {', '.join(cols)}", "",
+    model = str(t["model"]).replace("`", "'")  # a code span: a model path's '<' or '*' stays text
+    lines = [f"# mnistx compare: `{model}` on {', '.join(cols)}", "",
              f"{t['epochs']} epoch(s), batch {t['batch_size']}, seed {t['seed']}; {summary['host']['date_utc']}.", "",
              "| metric | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
     for label, cells in backend_rows(summary):

@@ -22,9 +22,16 @@ def _cells(line: str) -> list[str]:
     return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
 
 
+def _verdict(cell: str) -> str:
+    """A class for a cell that states a verdict (PASS/FAIL first): coloured, and readable without emoji."""
+    word = cell.split(" ", 1)[0].strip("*")
+    return {"PASS": ' class="pass"', "FAIL": ' class="fail"'}.get(word, "")
+
+
 def _table(rows: list[str]) -> str:
     head = _cells(rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in _cells(line)) + "</tr>" for line in rows[2:])
+    body = "".join("<tr>" + "".join(f"<td{_verdict(c)}>{inline(c)}</td>" for c in _cells(line)) + "</tr>"
+                   for line in rows[2:])
     return "<table><tr>" + "".join(f"<th>{inline(h)}</th>" for h in head) + "</tr>" + body + "</table>"
 
 

@@ -31,12 +31,46 @@ class CiInit:
     pythons: tuple[str, ...] = ("3.11", "3.13")
     test_command: str = "python -m pytest -q"
     install: str = ""
-    mnistx_pip: str = "mnistx"
+    mnistx_pip: str = ""  # empty: how this mnistx was installed (installed_from)
     model: str | None = None
     github: bool = True
     nox: bool = True
     force: bool = False
     notes: list[str] = field(default_factory=list)
+
+
+def installed_from() -> tuple[str, str]:
+    """(pip argument, how it was found) for installing this very mnistx in CI, from its
+    direct_url.json (PEP 610): a VCS URL at its commit, an archive URL, a local folder's git remote
+    at its commit, else the registry version. No network."""
+    import json
+    import subprocess
+    from importlib import metadata
+
+    texts = [d.read_text("direct_url.json") for d in metadata.distributions(name="mnistx")]
+    d = next((json.loads(t) for t in texts if t), None)  # a source tree's egg-info has none
+    if not d:
+        return f"mnistx=={__version__}", "installed from a package index"
+    url, vcs = d.get("url", ""), d.get("vcs_info")
+    if vcs:
+        at = vcs.get("commit_id") or vcs.get("requested_revision")
+        return f"git+{url}" + (f"@{at}" if at else ""), f"installed from {vcs.get('vcs', 'git')} {url}"
+    if not url.startswith("file://"):
+        return url, "installed from an archive URL"
+    folder = url[len("file://"):]
+
+    def git(*a):
+        r = subprocess.run(["git", "-C", folder, *a], capture_output=True, text=True, timeout=10)
+        return r.stdout.strip() if r.returncode == 0 else ""
+
+    try:
+        remote, commit = git("config", "--get", "remote.origin.url"), git("rev-parse", "HEAD")
+    except (OSError, subprocess.SubprocessError):
+        remote = commit = ""
+    if remote and commit and ("://" in remote or remote.startswith("git@")):
+        return f"git+{remote}@{commit}", f"installed from the folder {folder}, a clone of {remote}"
+    return folder, (f"installed from the local folder {folder}, which CI cannot reach: pass --mnistx-pip "
+                    f"(a git URL or a published version)")
 
 
 def guess_install(root: Path) -> str:
@@ -65,6 +99,9 @@ def check(cfg: CiInit) -> CiInit:
         raise MnistxError(f"--test-command {cfg.test_command!r} is not a shell command ({e})") from None
     if not cfg.github and not cfg.nox:
         cfg.github = cfg.nox = True
+    if not cfg.mnistx_pip:
+        cfg.mnistx_pip, how = installed_from()
+        cfg.notes.append(f"mnistx install: pip install {cfg.mnistx_pip} ({how}; --mnistx-pip to change)")
     if not cfg.install:
         cfg.install = guess_install(cfg.root)
         cfg.notes.append(f"project install: pip install {cfg.install or '(nothing found: pass --install)'}")
@@ -91,6 +128,8 @@ def render_github(cfg: CiInit) -> str:
     test = test_command_for(cfg, "${{ matrix.backend }}")
     text = f"""# Written by `mnistx ci init` (mnistx {__version__}): this project's tests once per Keras backend.
 # Each job installs one backend (CPU build) beside the project; KERAS_BACKEND is set per job.
+# mnistx is installed with `pip install {cfg.mnistx_pip}` (how this mnistx was installed);
+# to change it, edit that argument below or rerun `mnistx ci init --mnistx-pip SPEC --force`.
 name: keras-backends
 
 on:

@@ -12,8 +12,7 @@ def add_ci_parser(sub) -> None:
     p = sub.add_parser(
         "ci", help="write a per-backend CI matrix (GitHub Actions, nox) into your project",
         description="Write a CI matrix that runs your project's tests once per Keras backend.",
-        epilog="example: mnistx ci init --backends jax,torch --model mypkg.models:build\n"
-               "then: nox -s tests-jax (locally), or push: .github/workflows/keras-backends.yml runs",
+        epilog="then: nox -s tests-jax (locally), or push: .github/workflows/keras-backends.yml runs",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     csub = p.add_subparsers(dest="ci_command", metavar="init", required=True)
     c = csub.add_parser(
@@ -37,8 +36,9 @@ def add_ci_parser(sub) -> None:
     c.add_argument("--install", default="", metavar="PIP_ARGS",
                    help="pip arguments that install your project (default: -r requirements*.txt "
                         "and/or -e . from what the folder holds)")
-    c.add_argument("--mnistx-pip", default="mnistx", metavar="SPEC",
-                   help="how CI installs mnistx (default: %(default)s; e.g. a git URL or a path)")
+    c.add_argument("--mnistx-pip", default="", metavar="SPEC",
+                   help="how CI installs mnistx (default: as this mnistx was installed: its git URL and "
+                        "commit, or its version from the registry; e.g. mnistx==0.2.0 or git+https://...)")
     c.add_argument("--model", metavar="SPEC", help="add a parity job for this model (pkg.mod:fn, "
                    "file.py:fn or a .keras file, run with --inputs synthetic)")
     c.add_argument("--force", action="store_true", help="replace existing files")
@@ -77,8 +77,8 @@ def add_atlas_parser(sub) -> None:
         "atlas", help="parity and bench --quick over a list of models: the portability atlas",
         description="Run parity (synthetic inputs, then again with edge cases) and bench --quick on each "
                     "model, one after another, and write one table: atlas.md, atlas.json, atlas.html.",
-        epilog="example: mnistx atlas benchmarks/atlas_models.py:bert benchmarks/atlas_models.py:llama "
-               "hub:./my_preset --out out/atlas", formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog="a local preset folder works too: mnistx atlas hub:./my_preset --out out/atlas",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("models", nargs="*", metavar="SPEC", help="model specs, as --model takes them")
     p.add_argument("--out", default="out/atlas", metavar="DIR", help="results folder (default: %(default)s)")
     p.add_argument("--backends", type=_backends, default=A.backends, metavar="A,B,C",

@@ -1,6 +1,7 @@
 """CI for users: `mnistx ci init` writes a workflow that actionlint accepts and a noxfile that runs
 the project's tests on this backend; this repository's own noxfile lists its matrix."""
 
+import re
 import os
 import shutil
 import subprocess
@@ -98,3 +99,51 @@ def test_this_repository_lists_its_matrix():
         assert session in out.stdout
     lint = actionlint(ROOT / ".github" / "workflows" / "ci.yml")
     assert lint.returncode == 0, lint.stdout
+
+
+class _Dist:
+    def __init__(self, direct_url):
+        self.text = direct_url
+
+    def read_text(self, name):
+        return self.text if name == "direct_url.json" else None
+
+
+@pytest.mark.parametrize("direct_url, expected", [
+    (None, "mnistx=="),  # from a package index: that version
+    ('{"url": "https://github.com/o/mnistx", "vcs_info": {"vcs": "git", "commit_id": "abc123"}}',
+     "git+https://github.com/o/mnistx@abc123"),
+    ('{"url": "https://example.org/mnistx-0.2.0.tar.gz", "archive_info": {}}', "https://example.org/mnistx-0.2.0.tar.gz"),
+])
+def test_ci_init_installs_mnistx_the_way_it_was_installed(direct_url, expected, monkeypatch, project):
+    """A written workflow must be able to install mnistx: `pip install mnistx` finds nothing on PyPI."""
+    from importlib import metadata
+
+    from mnistx import ci_init
+
+    monkeypatch.setattr(metadata, "distributions", lambda name=None: [_Dist(None), _Dist(direct_url)])
+    pip, how = ci_init.installed_from()
+    assert pip.startswith(expected), (pip, how)
+    cfg = ci_init.check(ci_init.CiInit(root=project, backends=("jax",)))
+    text = ci_init.render_github(cfg)
+    assert f"pip install {pip}" in text and "--mnistx-pip" in text  # and says how to change it
+    assert not re.search(r"pip install \S+ mnistx(\s|$)", text)
+
+
+def test_ci_init_from_a_local_clone_uses_its_remote_and_commit(tmp_path, monkeypatch):
+    from importlib import metadata
+
+    from mnistx import ci_init
+
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    git = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True, text=True)
+    git("init", "-q")
+    git("-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "x")
+    url = f'{{"url": "file://{repo}", "dir_info": {{"editable": true}}}}'
+    monkeypatch.setattr(metadata, "distributions", lambda name=None: [_Dist(url)])
+    pip, how = ci_init.installed_from()
+    assert pip == str(repo) and "CI cannot reach" in how  # no remote: said, not hidden
+    git("remote", "add", "origin", "https://example.org/me/mnistx.git")
+    commit = git("rev-parse", "HEAD").stdout.strip()
+    assert ci_init.installed_from()[0] == f"git+https://example.org/me/mnistx.git@{commit}"

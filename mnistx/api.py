@@ -22,6 +22,11 @@ from mnistx.config import BACKENDS, BenchConfig, ParityConfig, Tolerances
 from mnistx.errors import MnistxError
 
 
+def _stderr(message: str) -> None:
+    """The default progress callback: the CLI's lines (stage, child, every 10 s), on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def model_spec(model) -> str:
     """A spec string from a spec, a path, or a top-level build function (module:function)."""
     if isinstance(model, (str, Path)):
@@ -96,6 +101,9 @@ def check_parity(model="mlp", data=None, backends=BACKENDS, *, inputs: str | Non
     devices > 1: the trajectory again, data-parallel on that many devices (each framework's engine).
     model: any spec --model takes (hub:PRESET_OR_DIR for KerasHub) or a build function.
     seq_len / image_size / edge_cases: the synthetic inputs' unknown dimensions and edge rows.
+    progress: called with each progress line (default: printed on stderr; `lambda m: None` for silence).
+    out: the report folder (default: a new mnistx-parity-* temp folder, kept: report files and logs,
+    a few hundred kB; the bulky inputs and weights are deleted when the run ends).
     """
     from mnistx.parity.runner import run_parity
 
@@ -106,7 +114,7 @@ def check_parity(model="mlp", data=None, backends=BACKENDS, *, inputs: str | Non
                        int_high=int_high, loss=loss, optimizer=optimizer, plant=plant, plant_layer=plant_layer,
                        timeout_s=timeout_s, devices=devices, seq_len=seq_len, image_size=image_size,
                        edge_cases=edge_cases, tolerances=Tolerances().with_overrides(**tiers))
-    summary = run_parity(cfg, out_dir, data_path(data, out_dir / "input"), progress=progress or (lambda m: None))
+    summary = run_parity(cfg, out_dir, data_path(data, out_dir / "input"), progress=progress or _stderr)
     return ParityResult(summary, out_dir)
 
 
@@ -128,7 +136,8 @@ def benchmark(model="mlp", data=None, backends=BACKENDS, *, inputs: str | None =
               timeout_s: float = 1800.0, devices: int = 1, seq_len: int | None = None,
               image_size: int | None = None, progress=None) -> BenchResult:
     """Time `model` on every backend (one child each, one after another) in each mode; with
-    devices > 1, data-parallel scaling on 1 and that many devices instead (scaling.json)."""
+    devices > 1, data-parallel scaling on 1 and that many devices instead (scaling.json).
+    progress: as for check_parity (default: printed on stderr). out: as for check_parity."""
     from mnistx.bench.runner import run_bench
 
     out_dir = Path(out) if out else Path(tempfile.mkdtemp(prefix="mnistx-bench-"))
@@ -140,5 +149,5 @@ def benchmark(model="mlp", data=None, backends=BACKENDS, *, inputs: str | None =
         kw["epoch_samples"] = samples
     cfg = BenchConfig.quick(**kw) if quick else BenchConfig(**kw)
     summary = run_bench(cfg, out_dir, data_path(data, out_dir / "input"), quick=quick,
-                        progress=progress or (lambda m: None))
+                        progress=progress or _stderr)
     return BenchResult(summary, out_dir)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,7 +75,7 @@ class Leg:
 
     def __init__(self, backend: str, args: list[str], rootdir: Path, keras_home: str, to_log: bool):
         tmp = Path(tempfile.mkdtemp(prefix="mnistx-pytest-"))
-        self.backend, self.junit = backend, tmp / f"{backend}.xml"
+        self.backend, self.junit, self.tmp = backend, tmp / f"{backend}.xml", tmp
         self.log = tmp / f"{backend}.log" if to_log else None
         env = dict(os.environ, KERAS_BACKEND=backend, **{CHILD_ENV: backend})
         if keras_home:
@@ -103,6 +104,10 @@ class Leg:
             print(f"=== KERAS_BACKEND={self.backend} ===\n{self.log.read_text(errors='replace')}", end="", flush=True)
         c = _counts(self.junit)
         failed = c["failures"] + c["errors"]
+        if self.proc.returncode == 0 and not failed:  # its log and tmp_path folders: gone once it passed
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            print(f"[keras-backends] {self.backend}: log and test folders kept in {self.tmp}", flush=True)
         return {"backend": self.backend, "code": self.proc.returncode, "seconds": time.perf_counter() - self.start,
                 "passed": c["tests"] - failed - c["skipped"], "failed": failed, "skipped": c["skipped"]}
 

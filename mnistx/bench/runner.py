@@ -133,4 +133,5 @@ def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=p
     from mnistx.bench import report
 
     summary["files"] = report.write(summary, out_dir)
+    runs.prune_work(out_dir / "work")  # inputs, weights, arrays: logs and JSON stay
     return summary

@@ -155,4 +155,5 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     if len(results) < 2:
         summary["not_compared"]["(all)"] = "fewer than two backends produced results: nothing to compare"
     summary["files"] = report.write(summary, out_dir, _saliency_figure(results))
+    runs.prune_work(out_dir / "work")  # inputs, weights, arrays: logs and JSON stay
     return summary

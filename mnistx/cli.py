@@ -21,8 +21,8 @@ def _backend_arg(p, help_extra="", choices=BACKENDS):
 
 def _data_arg(p):
     p.add_argument("--data", metavar="PATH",
-                   help=f"MNIST as a Keras-layout .npz or a folder of IDX files "
-                        f"(default: ${DATA_ENV}, else Keras's download)")
+                   help=f"MNIST as a Keras-layout .npz (x_train, y_train, x_test, y_test) or a folder of IDX "
+                        f"files; your own --model also takes x + y (default: ${DATA_ENV}, else Keras's download)")
 
 
 EXAMPLES = {  # one per command, shown in its --help (and all of them in `mnistx --help`)
@@ -35,6 +35,22 @@ EXAMPLES = {  # one per command, shown in its --help (and all of them in `mnistx
     "ci": "mnistx ci init --backends jax,torch --model mypkg.models:build",
     "atlas": "mnistx atlas benchmarks/atlas_models.py:bert benchmarks/atlas_models.py:llama --out out/atlas",
 }
+
+
+EXIT_ONE = {  # what exit code 1 means for each command; 0, 2, 130 and 143 mean the same everywhere
+    "compare": "a backend failed to train or introspect, or parity failed",
+    "train": "-", "introspect": "-",
+    "parity": "a check is outside its tolerance, or a backend's child failed",
+    "bench": "a backend or mode failed, or left the accuracy band",
+    "info": "a backend is installed but cannot be imported",
+    "ci": "-", "atlas": "a model's parity or bench failed (the table says which)",
+}
+
+
+def exit_codes(command: str) -> str:
+    one = EXIT_ONE.get(command, "-")
+    return ("exit codes:\n  0    done" + (f"\n  1    {one}" if one != "-" else "")
+            + "\n  2    bad input (one line on stderr; nothing written)\n  130  interrupted (Ctrl-C), 143 SIGTERM")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,7 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     for name, p in sub.choices.items():
         if name in EXAMPLES:
             p.description = p.description or helps.get(name, "").capitalize() + "."
-            p.epilog = (p.epilog + "\n" if p.epilog else "") + "example:\n  " + EXAMPLES[name]
+            p.epilog = ((p.epilog + "\n" if p.epilog else "") + "example:\n  " + EXAMPLES[name]
+                        + "\n\n" + exit_codes(name))
             p.formatter_class = argparse.RawDescriptionHelpFormatter
     return ap
 

@@ -2,6 +2,10 @@
 are rendered from their Markdown, so nothing in the Markdown is left out of the page."""
 
 import re
+import shutil
+import subprocess
+
+import pytest
 
 from mnistx.report import md_html
 
@@ -48,3 +52,24 @@ def test_verdict_cells_read_without_emoji_and_carry_a_class():
     assert '<td class="pass">PASS 6.0e-08 (0.0031x)</td>' in out
     assert '<td class="fail">FAIL 2.0e-03 (7x)</td>' in out
     assert not re.search("[\u2705\u274c]", out)
+
+
+@pytest.mark.only_in("jax")
+def test_a_failing_cell_reads_fail_in_chromium_without_emoji_fonts(tmp_path):
+    """This machine has no emoji font: the page must say FAIL in words and colour the cell."""
+    from mnistx.report import html
+
+    exe = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    assert exe, "headless Chromium is needed: apt-get install chromium (.ci/run installs it)"
+    probe = ("<script>window.addEventListener('load',()=>{const d=document.body.dataset;"
+             "for(const k of ['pass','fail']){const c=document.querySelector('td.'+k);"
+             "d[k+'Bg']=getComputedStyle(c).backgroundColor;d[k+'Text']=c.innerText;}});</script>")
+    page = tmp_path / "p.html"
+    page.write_text(f"<!doctype html><html><head><style>{html.CSS}</style>{probe}</head><body>"
+                    f"{md_html.render(SAMPLE)}</body></html>")
+    dom = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+                          "--dump-dom", page.resolve().as_uri()], capture_output=True, text=True, timeout=120).stdout
+    body = re.search(r"<body[^>]*>", dom).group(0)
+    got = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body))
+    assert got["fail-text"].startswith("FAIL") and got["pass-text"].startswith("PASS"), got
+    assert got["fail-bg"] == "rgb(253, 232, 232)" and got["pass-bg"] == "rgb(232, 246, 232)", got

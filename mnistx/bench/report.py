@@ -64,7 +64,7 @@ def markdown(summary: dict) -> str:
     unsupported = sorted({(a["backend"], a["model"], a["not_supported"]) for a in summary["accuracy"]["rows"]
                           if a.get("not_supported")})
     if unsupported:  # below the table, not in its timing column
-        lines += ["", *[f"- {b} ({model}): training not supported ({why}); inference is timed below."
+        lines += ["", *[f"- {b} ({model}): training not supported by {b} ({why}); inference is timed below."
                         for b, model, why in unsupported]]
     lines += ["", "Steady train step, ms (median, p5-p95):", "",
               "| backend | model | mode | " + " | ".join(f"b={b}" for b in summary["config"]["step_batch_sizes"]) + " |",

@@ -11,8 +11,7 @@ from mnistx.errors import MnistxError
 
 
 def _backends(text: str) -> tuple[str, ...]:
-    """Split only: each job checks the names (spawn.check_backends) in the parent, as a one-line
-    error; an exception raised here would escape argparse as a traceback."""
+    """Split only: each job checks the names in the parent (here it would escape as a traceback)."""
     return tuple(b.strip() for b in text.split(",") if b.strip())
 
 
@@ -283,8 +282,10 @@ def cmd_parity(args) -> int:
         print(f"  {s['oracle']['text']}")
     if (s.get("data_parallel") or {}).get("batchnorm_note"):
         print(f"  note: {s['data_parallel']['batchnorm_note']}")
+    lost = [b for b in cfg.backends if b not in s["compared"]]
+    but = f", but {', '.join(lost)} not compared" if lost and not failing else ""  # never "FAIL: 3/3 within"
     print(f"parity {'PASS' if s['passed'] else 'FAIL'}: {len(s['checks']) - len(failing)}/{len(s['checks'])} "
-          f"checks within tolerance across {', '.join(s['compared']) or 'nothing'} in "
+          f"checks within tolerance across {', '.join(s['compared']) or 'nothing'}{but} in "
           f"{s['wall_seconds']:.1f} s; report: {s['files']['markdown']}")
     return 0 if s["passed"] else 1
 

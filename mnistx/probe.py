@@ -54,6 +54,14 @@ def probe(cfg: dict, workdir: Path) -> dict:
     if cfg.get("loss"):
         losses.check_name(cfg["loss"])
     info = inspect(model, cfg.get("int_high"), cfg.get("seq_len"), cfg.get("image_size"), bool(cfg.get("edge_cases")))
+    if cfg.get("plant_layer"):  # before any child computes: a name that is not a layer is bad input
+        from mnistx.layer_trace import traced_layers
+
+        weighted = [p for p, layer in traced_layers(model) if layer.weights]
+        if cfg["plant_layer"] not in weighted:
+            shown = ", ".join(weighted[:8]) + (f" ... ({len(weighted)} in all)" if len(weighted) > 8 else "")
+            raise MnistxError(f"--plant-layer {cfg['plant_layer']}: no layer with weights by that path; "
+                              f"layers with weights: {shown}")
     with runs.atomic_path(workdir / "reference.weights.h5") as tmp:
         model.save_weights(tmp)
     if cfg.get("download_mnist"):

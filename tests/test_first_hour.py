@@ -140,3 +140,14 @@ def test_the_python_api_is_never_silent_even_in_the_probe(tmp_path, monkeypatch,
     assert list((tmp_path / "p" / "work").rglob("*.log"))
     mnistx.check_parity("mlp", backends=("jax", "torch"), images=16, steps=1, out=tmp_path / "q")
     assert "mnistx parity: mlp on jax, torch" in capsys.readouterr().err  # printed by default
+
+
+@pytest.mark.only_in("jax")
+def test_plant_layer_that_is_not_a_layer_is_bad_input(tmp_path, capsys):
+    """Used to be exit 1 after 37 s of child work; now the probe refuses it, before any child."""
+    out = tmp_path / "out"
+    assert main(["parity", "--backends", "jax,torch", "--plant", "1e-3", "--plant-layer", "dense_9",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--plant-layer dense_9: no layer with weights by that path; layers with weights: dense, dense_1" in err
+    assert "\n" not in err and not out.exists()

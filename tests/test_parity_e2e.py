@@ -45,3 +45,17 @@ def test_planted_weight_and_crashed_child_are_reported(tmp_path, monkeypatch, ca
     loc = s["first_divergence"][f"{ORDER[0]} vs {ORDER[2]}"]
     assert loc["layer"] == "dense_1", loc
     assert "FAIL weights" in out and "parity FAIL" in out
+
+
+@pytest.mark.only_in("tensorflow")
+def test_sequential_children_cross_load_every_checkpoint(tmp_path, capsys):
+    """--sequential used to time out: the first child waited for a checkpoint only a later child
+    writes ("jax timed out after 60 s", nothing compared). Each child now loads those saved before
+    it ran, and a checkpoint pass loads the rest: every saver -> loader pair, as side by side."""
+    code = main(["parity", "--sequential", "--images", "64", "--steps", "2", "--timeout", "120",
+                 "--backends", ",".join(ORDER), "--out", str(tmp_path)])
+    s = json.loads((tmp_path / "parity.json").read_text())
+    assert code == 0 and s["passed"] and s["not_compared"] == {}, s["not_compared"]
+    pairs = sorted(c["pair"] for c in s["checks"] if c["check"] == "checkpoint")
+    assert pairs == sorted(f"{a} -> {b}" for a in ORDER for b in ORDER for _ in range(2))
+    assert "loading the checkpoints saved after" in capsys.readouterr().out

@@ -67,6 +67,29 @@ def retrace(results: dict, infos: dict, verdict: dict, child_cfg: dict, workdir:
     return pick
 
 
+def checkpoint_pass(infos: dict, child_cfg: dict, workdir: Path, cfg: ParityConfig, progress) -> None:
+    """--sequential: each child loaded the checkpoints saved before it ran; load the rest now, one
+    child per backend that ran before another (the last one already loaded every checkpoint)."""
+    order = child_cfg["backends"]
+    todo = [b for b in order[:-1] if b in infos]
+    if not todo:
+        return
+    where = workdir / "checkpoint-pass"
+    where.mkdir(exist_ok=True)
+    runs.write_json(where / "config.json", {**child_cfg, "checkpoint_pass": True, "main_workdir": str(workdir)})
+    progress(f"  loading the checkpoints saved after {', '.join(todo)} ran (--sequential)")
+    done = spawn.run_children({b: spawn.mnistx_argv("parity", "--worker", where) for b in todo},
+                              where / "logs", cfg.timeout_s, False, progress)
+    for b in todo:
+        try:
+            if not done[b].ok:
+                raise OSError(done[b].reason())
+            infos[b]["checkpoints"].update(runs.read_json(where / f"{b}.json")["checkpoints"])
+        except (OSError, MnistxError) as exc:
+            later = order[order.index(b) + 1:]
+            infos[b]["checkpoints"].update({o: {"error": f"the checkpoint pass failed: {exc}"} for o in later})
+
+
 def check_config(cfg: ParityConfig) -> None:
     spawn.check_backends(cfg.backends)
     if cfg.n_images < 1 or cfg.steps < 1 or cfg.batch_size < 1 or cfg.n_activation_images < 1:
@@ -93,7 +116,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     progress(f"mnistx parity: {model} on {', '.join(present) or 'no installed backend'} -> {out_dir}")
     job = prepare(model, out_dir / "work", present or cfg.backends, data_path, cfg.inputs, cfg.n_images,
                   cfg.steps * cfg.batch_size, cfg.seed, cfg.int_high, cfg.loss, cfg.timeout_s, progress,
-                  cfg.seq_len, cfg.image_size, cfg.edge_cases)
+                  cfg.seq_len, cfg.image_size, cfg.edge_cases, cfg.plant_layer)
     workdir = job.workdir
     if run_dir is not None:
         import shutil
@@ -120,6 +143,8 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
             why = res.error()
             failures[b] = f"failed: {exc}" + (f": {why}" if why else "")
     not_compared.update(failures)
+    if not cfg.parallel:
+        checkpoint_pass(infos, child_cfg, workdir, cfg, progress)
     verdict, drift = tf32.judge(results, infos, cfg.tolerances, cfg.tf32, C.run_checks)  # TF32: its own tier
     traced = retrace(results, infos, verdict, child_cfg, workdir, cfg, len(job.inputs.eval_y), progress)
     if traced and traced.get("done"):  # the layers again, on the samples whose outputs differ most

@@ -89,10 +89,21 @@ def saliency_arrays(model, xs, labels, indices) -> dict:
     return out
 
 
-def cross_load(workdir: Path, cfg: dict, me: str, mine: np.ndarray, xs: list) -> dict:
-    """Load every sibling's checkpoints (waiting for them) and compare outputs with mine."""
+def savers(cfg: dict, me: str, later: bool = False) -> list[str]:
+    """Whose checkpoints this child loads: every sibling's when they run side by side (they wait
+    for each other); one after another, those that ran before it (the checkpoint pass loads the
+    ones that ran after it, later=True), so no child waits for a file only a later child writes."""
+    order = cfg["backends"]
+    if cfg.get("parallel", True):
+        return list(order)
+    i = order.index(me)
+    return order[i + 1:] if later else order[:i + 1]
+
+
+def cross_load(workdir: Path, cfg: dict, me: str, mine: np.ndarray, xs: list, others=None) -> dict:
+    """Load the siblings' checkpoints (`others`, waiting for them) and compare outputs with mine."""
     tier, result = Tier(*cfg["checkpoint_tier"]), {}
-    for other in cfg["backends"]:
+    for other in savers(cfg, me) if others is None else others:
         paths = {"keras": workdir / f"ckpt-{other}.keras", "weights.h5": workdir / f"ckpt-{other}.weights.h5"}
         skipped = workdir / f"ckpt-{other}.keras.skipped"
         if not wait_for([paths["weights.h5"]], workdir, [other], cfg["timeout_s"]):
@@ -149,6 +160,15 @@ def run(workdir: str | Path) -> None:
     loss_fn = losses.make(cfg["loss"], model)
     out_last = (cfg["info"]["output_shapes"][0] or [1])[-1]
     n_act = min(cfg["n_activation_images"], len(data.eval_y))
+    if cfg.get("checkpoint_pass"):  # one after another: the checkpoints saved after this child ran
+        main = Path(cfg["main_workdir"])
+        with np.load(main / f"{me}.npz") as f:
+            mine = f["out_0"]
+        n_ck = min(len(data.eval_y), 1000)
+        got = cross_load(main, cfg, me, mine[:n_ck], [x[:n_ck] for x in data.eval_x], savers(cfg, me, later=True))
+        runs.write_json(workdir / f"{me}.json", {"checkpoints": got})
+        stage("checkpoints saved after this backend ran")
+        return
     if cfg.get("trace_indices") is not None:  # the second pass: the samples that differ most
         idx = np.asarray(cfg["trace_indices"], np.int64)
         arrays, info = trace_arrays(model, [x[idx] for x in data.eval_x])

@@ -61,3 +61,27 @@ def test_html_section_matches(rng):
     assert "·|a|</td>" in text  # the escaped pipe in the tier column is text, not a column break
     head = text.split("<tr>")[1]
     assert all(row.count("<td") == head.count("<th>") for row in text.split("<tr>")[2:])
+
+
+def test_the_users_tiers_stay_on_top_of_tf32(rng):
+    """--tier outputs=1e-9 used to become TF32's (1e-3, 1e-2) silently under --tf32."""
+    strict = Tolerances().with_overrides(outputs=(1e-9, 0.0))
+    eff = tf32.resolve(strict)
+    assert eff.outputs.atol == 1e-9 and eff.outputs.rtol == 0.0  # the user's, kept
+    assert eff.grads == tf32.TIERS.grads and eff.checkpoint == tf32.TIERS.checkpoint  # the rest: TF32's
+    infos = {b: {"tf32": True} for b in ("jax", "torch")}
+    verdict, section = tf32.judge(_results(rng, 6.25e-5), infos, strict, True, C.run_checks)
+    assert not verdict["passed"] and section["tiers"]["outputs"] == [1e-9, 0.0]
+
+
+def test_a_checkpoint_is_judged_by_the_excess_against_the_tier_that_judges():
+    """The child computes the excess against the float32 and the TF32 tier; the check used to show
+    the TF32 tier while failing on the float32 excess (a 1e-4 difference: "excess 14.3")."""
+    f32, t32 = Tolerances().checkpoint, tf32.TIERS.checkpoint
+    row = {"keras": {"max_abs_diff": 1e-4, "excess": 14.3, "argmax_disagree": 0,
+                     "excess_at": {tf32.tier_key(f32): 14.3, tf32.tier_key(t32): 0.1}}}
+    infos = {"jax": {"checkpoints": {"torch": row}}, "torch": {"checkpoints": {}}}
+    under_tf32 = C.checkpoint_checks(infos, tf32.TIERS)[0]
+    assert under_tf32["passed"] and under_tf32["excess"] == 0.1 and under_tf32["atol"] == t32.atol
+    under_f32 = C.checkpoint_checks(infos, Tolerances())[0]
+    assert not under_f32["passed"] and under_f32["excess"] == 14.3

@@ -190,7 +190,8 @@ def checkpoint_checks(infos: dict[str, dict], tol: Tolerances) -> list[dict]:
             for fmt, r in row.items():
                 if "skipped" in r:
                     continue
-                stats = {"max_abs_diff": r["max_abs_diff"], "excess": r["excess"]}
+                key = f"{tol.checkpoint.atol!r},{tol.checkpoint.rtol!r}"  # the excess against the judging tier
+                stats = {"max_abs_diff": r["max_abs_diff"], "excess": r.get("excess_at", {}).get(key, r["excess"])}
                 c = _check("checkpoint", pair, stats, tol.checkpoint, f".{fmt}: " + (
                     r["error"] if "error" in r else f"{r.get('argmax_disagree', 0)} argmax disagreements"))
                 c["passed"] = c["passed"] and r.get("argmax_disagree", 0) == 0

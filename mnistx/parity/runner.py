@@ -41,13 +41,13 @@ def _saliency_figure(results: dict):
 
 
 def retrace(results: dict, infos: dict, verdict: dict, child_cfg: dict, workdir: Path, cfg: ParityConfig,
-            n_eval: int, progress) -> dict | None:
+            n_eval: int, progress, outputs_tier) -> dict | None:
     """When outputs differ beyond their tier in samples the per-layer trace did not cover (it
     covers the first --activation-images), trace the samples that differ most, once more per
     backend, and put those records in place of the first (in results and infos). Returns what was
     chosen and why, with done=False when a child failed (the first trace is kept then)."""
     traced = min(cfg.n_activation_images, n_eval)
-    pick = locator.worst_samples(results, verdict["checks"], cfg.tolerances.outputs, cfg.n_activation_images, traced)
+    pick = locator.worst_samples(results, verdict["checks"], outputs_tier, cfg.n_activation_images, traced)
     if not pick:
         return None
     where = workdir / "retrace"
@@ -125,7 +125,9 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     d = dataclasses.asdict(cfg)
     d.pop("tolerances")
     child_cfg = {**d, **job.child_config(), "backends": present,
-                 "checkpoint_tier": list(dataclasses.astuple(cfg.tolerances.checkpoint))}
+                 "checkpoint_tier": list(dataclasses.astuple(cfg.tolerances.checkpoint)),
+                 "checkpoint_tiers": {tf32.tier_key(t): list(dataclasses.astuple(t)) for t in
+                                      (cfg.tolerances.checkpoint, tf32.resolve(cfg.tolerances).checkpoint)}}
     runs.write_json(workdir / "config.json", child_cfg)
     progress(f"  {len(job.inputs.eval_y)} evaluation samples, {cfg.steps} training steps of batch "
              f"{cfg.batch_size}; children side by side: {cfg.parallel}")
@@ -146,7 +148,9 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     if not cfg.parallel:
         checkpoint_pass(infos, child_cfg, workdir, cfg, progress)
     verdict, drift = tf32.judge(results, infos, cfg.tolerances, cfg.tf32, C.run_checks)  # TF32: its own tier
-    traced = retrace(results, infos, verdict, child_cfg, workdir, cfg, len(job.inputs.eval_y), progress)
+    judging = tf32.resolve(cfg.tolerances) if (drift or {}).get("active") else cfg.tolerances  # one set, everywhere
+    traced = retrace(results, infos, verdict, child_cfg, workdir, cfg, len(job.inputs.eval_y), progress,
+                     judging.outputs)
     if traced and traced.get("done"):  # the layers again, on the samples whose outputs differ most
         verdict, drift = tf32.judge(results, infos, cfg.tolerances, cfg.tf32, C.run_checks)
     first = next(iter(infos.values()), {})
@@ -154,7 +158,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     if cfg.devices > 1:  # the trajectory again on N devices, after the single-device children
         dp, dp_infos, dp_failures = data_parallel.children(child_cfg, workdir, present, progress)
         not_compared.update(dp_failures)
-        dp_checks, dp_curves = data_parallel.compare(results, dp, cfg.devices, cfg.tolerances)
+        dp_checks, dp_curves = data_parallel.compare(results, dp, cfg.devices, judging)
         verdict["checks"] += dp_checks
         verdict["curves"].update(dp_curves)
         verdict["passed"] = verdict["passed"] and all(c["passed"] for c in dp_checks)
@@ -173,7 +177,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
         "activations_scope": ("every leaf layer, nested models flattened" if job.info["graph"] else
                               "every layer the subclassed model's call() runs; tensors computed "
                               "between layers are compared as the next layer's inputs"),
-        "tolerances": cfg.tolerances.as_dict(), **verdict, "tf32_drift": drift, "data_parallel": dp_section,
+        "tolerances": judging.as_dict(), **verdict, "tf32_drift": drift, "data_parallel": dp_section,
         "passed": verdict["passed"] and not failures and len(results) >= 2,
         "not_compared": not_compared, "environments": infos,
         "wall_seconds": time.perf_counter() - start, "config": child_cfg}

@@ -39,6 +39,18 @@ TIERS = Tolerances(
 )
 
 
+def resolve(user: Tolerances) -> Tolerances:
+    """The tiers that judge under TF32: TIERS, with the user's own --tier overrides (whatever
+    differs from the float32 defaults) on top, never replaced by them."""
+    default, mine = Tolerances().as_dict(), user.as_dict()
+    return TIERS.with_overrides(**{k: tuple(v) for k, v in mine.items() if v != default[k]})
+
+
+def tier_key(tier: Tier) -> str:
+    """How a child labels the excess it computed against `tier` (the parent picks the one that judges)."""
+    return f"{tier.atol!r},{tier.rtol!r}"
+
+
 def state(infos: dict[str, dict]) -> dict[str, bool | None]:
     """backend -> TF32 in force in its child (None: no GPU there, so no TF32)."""
     return {b: i.get("tf32") for b, i in infos.items()}
@@ -56,13 +68,13 @@ def judge(results: dict, infos: dict, float32: Tolerances, requested: bool, run_
         return base, {"active": False, "state": on, "defaults": DEFAULTS,
                       "reason": "TF32 exists only on NVIDIA GPUs (Ampere and newer); no child ran on "
                                 "one, so the float32 tiers apply"}
-    verdict = run_checks(results, infos, TIERS)
+    verdict = run_checks(results, infos, resolve(float32))
     f32 = {(c["check"], c["pair"]): c for c in base["checks"]}
     rows = [{"pair": c["pair"], "check": c["check"], "max_abs_diff": c["max_abs_diff"],
              "float32_excess": f32[(c["check"], c["pair"])]["excess"], "tf32_excess": c["excess"],
              "tf32_tier": [c["atol"], c["rtol"]], "passed": c["passed"]}
             for c in verdict["checks"] if (c["check"], c["pair"]) in f32 and c["check"] != "determinism"]
-    return verdict, {"active": True, "state": on, "defaults": DEFAULTS, "tiers": TIERS.as_dict(), "rows": rows,
+    return verdict, {"active": True, "state": on, "defaults": DEFAULTS, "tiers": resolve(float32).as_dict(), "rows": rows,
                      "beyond_float32": sum(r["float32_excess"] > 1 for r in rows),
                      "passed": all(r["passed"] for r in rows)}
 

@@ -123,6 +123,7 @@ def cross_load(workdir: Path, cfg: dict, me: str, mine: np.ndarray, xs: list, ot
                             "error": f"{type(exc).__name__}: {one_line(exc, 200)}"}
                 continue
             s = compare_arrays(mine, p, tier)
+            s["excess_at"] = {k: compare_arrays(mine, p, Tier(*t))["excess"] for k, t in cfg["checkpoint_tiers"].items()}
             disagree = int((p.argmax(-1) != mine.argmax(-1)).sum()) if mine.ndim == 2 and mine.shape[-1] > 1 else 0
             row[fmt] = {**s, "argmax_disagree": disagree}
         result[other] = row

@@ -26,6 +26,16 @@ ONLY_IN = {"test_torch_graphs.py": "torch", "test_processes.py": "jax", "test_da
 # torch leg, the failed-backend report (~85 s) in the JAX leg, to even the two lanes out.
 
 
+def pytest_report_header(config):
+    """A plain `pytest` on one backend leaves out the files placed in other legs: say which."""
+    import keras
+
+    me = keras.backend.backend()
+    elsewhere = sorted(f"{f} ({b})" for f, b in ONLY_IN.items() if b != me)
+    return [f"mnistx: this is the {me} leg; files that run in another leg only, not here: {', '.join(elsewhere)}; "
+            "tests marked only_in(<other>) are deselected too. --keras-backends=torch,tensorflow,jax runs every leg."]
+
+
 def pytest_ignore_collect(collection_path, config):
     want = ONLY_IN.get(collection_path.name)
     if want:

@@ -49,7 +49,8 @@ def test_a_change_in_the_reference_copy_fails_every_backend_against_it(tmp_path)
     bad = {(c["check"], c["pair"]) for c in s["checks"] if not c["passed"]}
     for b in ("jax", "torch"):
         assert ("outputs", f"{b} vs numpy") in bad and ("activations", f"{b} vs numpy") in bad
-        assert s["first_divergence"][f"{b} vs numpy"]["layer"] == "dense_1"
+        loc = s["first_divergence"][f"{b} vs numpy"]
+        assert loc["layer"] == "dense_1" and loc["agree_up_to"] == "dense", loc  # the activation locator
         assert not s["oracle"]["backends"][b]["outputs"]["passed"]
     assert not [c for c in bad if c[1] == "jax vs torch"]
 

@@ -294,3 +294,17 @@ def test_the_samples_that_differ_are_traced_again():
     b2["out_0"][10] += 1.0  # only inside the traced samples: nothing to trace again
     checks = C.compare_pair(a, b2, "tensorflow vs jax", Tolerances())
     assert C.locator.worst_samples({"tensorflow": a, "jax": b2}, checks, Tolerances().outputs, 2, 64) is None
+
+
+def test_each_clause_of_the_checkpoint_check_fails_on_its_own():
+    """A checkpoint row fails on its excess alone and on argmax disagreements alone (a check that
+    ignored either clause used to pass the suite: the failing row had both)."""
+    def row(excess, disagree):
+        return {"torch": {"keras": {"max_abs_diff": excess * 2e-6, "excess": excess, "argmax_disagree": disagree}}}
+
+    def verdict(r):
+        return C.checkpoint_checks({"jax": {"checkpoints": r}, "torch": {}}, Tolerances())[0]["passed"]
+
+    assert verdict(row(0.5, 0))
+    assert not verdict(row(0.5, 3))  # within the tier, but 3 top classes flipped
+    assert not verdict(row(14.3, 0))  # no class flipped, but beyond the tier

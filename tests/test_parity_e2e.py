@@ -43,7 +43,7 @@ def test_planted_weight_and_crashed_child_are_reported(tmp_path, monkeypatch, ca
     assert {"weights", "outputs", "activations", "grad_weights", "trajectory_weights"} <= failed, failed
     assert s["planted"]["layer"] == "dense_1" and "was planted" in (tmp_path / "parity.md").read_text()
     loc = s["first_divergence"][f"{ORDER[0]} vs {ORDER[2]}"]
-    assert loc["layer"] == "dense_1", loc
+    assert loc["layer"] == "dense_1" and loc["agree_up_to"] == "dense", loc  # the activation locator's answer
     assert "FAIL weights" in out and "parity FAIL" in out
 
 

@@ -30,7 +30,7 @@ def test_five_backends_with_the_numpy_reference_on_real_mnist(tmp_path, capsys):
     o = s["oracle"]
     assert set(o["backends"]) == {*BACKENDS, "openvino"} and set(o["furthest"]) <= set(o["backends"])
     assert all(r["outputs"]["passed"] and r["activations"]["passed"] for r in o["backends"].values())
-    assert "furthest from the NumPy reference" in out or "bit for bit" in out
+    assert ("furthest from the NumPy reference" if o["furthest"] else "bit for bit") in out
     ck = [c for c in s["checks"] if c["check"] == "checkpoint"]
     assert len(ck) == 2 * 25  # 5 savers x 5 loaders, .keras and .weights.h5: every backend reads and writes both
     md = (tmp_path / "parity.md").read_text()
@@ -62,7 +62,8 @@ def test_numpy_reference_on_a_recurrent_model(tmp_path):
     s = json.loads((tmp_path / "parity.json").read_text())
     rows = s["layers"]["tensorflow vs numpy"]
     assert [r["name"] for r in rows][:2] == ["bilstm", "dropout"] and rows[-1]["name"] == "logits"
-    assert s["oracle"]["furthest"] == ["tensorflow"] and s["oracle"]["backends"]["tensorflow"]["activations"]["passed"]
+    assert set(s["oracle"]["backends"]) == {"tensorflow"}  # one candidate: "furthest" would say nothing
+    assert s["oracle"]["backends"]["tensorflow"]["activations"]["passed"]
 
 
 @pytest.mark.needs_backends("openvino")

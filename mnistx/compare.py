@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from mnistx import runs, spawn
+from mnistx.children import collect
 from mnistx.config import BACKENDS, INFERENCE_BACKENDS, BenchConfig, CompareConfig, IntrospectConfig, ParityConfig
 from mnistx.data import resolve_for_children
 from mnistx.errors import MnistxError
@@ -66,17 +67,10 @@ def _run_columns(cfg: CompareConfig, names, out: Path, data, progress, from_run=
             for b in names if b not in present}
     jobs = {b: spawn.mnistx_argv("compare", "--worker", workdir) for b in present}
     done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, parallel=False, progress=progress)
+    loaded, failed = collect(done, lambda b: runs.read_json(workdir / f"{b}.json"), present)
     for b in present:
-        res = done[b]
-        try:
-            if not res.ok:
-                raise OSError(res.reason())
-            col = runs.read_json(workdir / f"{b}.json")
-            bad = _non_finite(col)
-            cols[b] = {"status": "failed", "reason": bad} if bad else {"status": "ok", **col}
-        except (OSError, MnistxError) as exc:
-            why = res.error()
-            cols[b] = {"status": "failed", "reason": f"{exc}" + (f": {why}" if why else "")}
+        bad = failed.get(b) or _non_finite(loaded[b])
+        cols[b] = {"status": "failed", "reason": bad} if bad else {"status": "ok", **loaded[b]}
     return cols
 
 

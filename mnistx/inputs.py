@@ -14,7 +14,6 @@ scaled by 1/255, as the worksheet does. Every mismatch is one line naming the in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from mnistx import devices, runs, spawn
+from mnistx.children import collect
 from mnistx.config import BACKENDS, BenchConfig
 from mnistx.data import resolve_for_children
 from mnistx.errors import MnistxError
@@ -115,15 +116,9 @@ def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=p
                               env_extra=device_env(cfg))
     results = {b: {"error": f"not installed ({spawn.install_hint(b)})"} for b in cfg.backends
                if b not in present}
+    loaded, failed = collect(done, lambda b: runs.read_json(workdir / f"{b}.json"), present)
     for b in present:
-        res = done[b]
-        try:
-            if not res.ok:
-                raise OSError(res.reason())
-            results[b] = runs.read_json(workdir / f"{b}.json")
-        except (OSError, MnistxError) as exc:
-            why = res.error()
-            results[b] = {"error": f"failed: {exc}" + (f": {why}" if why else ""), "log_tail": res.tail(8)}
+        results[b] = loaded[b] if b in loaded else {"error": failed[b], "log_tail": done[b].tail(8)}
     acc = accuracy_rows(results, cfg.accuracy_band)
     summary = {"schema": SCHEMA, "quick": quick, "config": child_cfg, "host": runs.environment(),
                "wall_seconds": time.perf_counter() - start, "backends": results,

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from mnistx import devices, runs, spawn
+from mnistx.children import collect
 from mnistx.bench.stats import spread_text, summarize
 from mnistx.config import BACKENDS, BenchConfig
-from mnistx.errors import MnistxError
 
 SCHEMA = "mnistx.scaling/1"
 # untimed fits first: the first traces and compiles; on JAX with one device the second compiled
@@ -142,15 +142,9 @@ def run_scaling(cfg: BenchConfig, out_dir, jobs: list[dict], workdir: Path, prog
         progress(f"  scaling: {k} device(s) on {', '.join(trainers)}, one backend at a time")
         done = spawn.run_children(argvs, workdir / f"logs-x{k}", cfg.timeout_s, parallel=False,
                                   progress=progress, env_extra=device_env(cfg), env_each=envs)
+        loaded, failed = collect(done, lambda b: runs.read_json(workdir / f"{b}-x{k}.json"), trainers)
         for b in trainers:
-            try:
-                if not done[b].ok:
-                    raise OSError(done[b].reason())
-                results.setdefault(b, {})[str(k)] = runs.read_json(workdir / f"{b}-x{k}.json")
-            except (OSError, MnistxError) as exc:
-                why = done[b].error()
-                results.setdefault(b, {})[str(k)] = {"error": f"failed: {exc}" + (f": {why}" if why else ""),
-                                                     "log_tail": done[b].tail(8)}
+            results.setdefault(b, {})[str(k)] = loaded.get(b) or {"error": failed[b], "log_tail": done[b].tail(8)}
     summary = {"schema": SCHEMA, "model": jobs[0]["label"], "devices": n, "config": dataclasses.asdict(cfg),
                "host": runs.environment(), "results": results, "rows": efficiency_rows(results, n),
                "wall_seconds": time.perf_counter() - start}

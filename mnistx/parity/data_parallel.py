@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from mnistx import devices, runs, spawn
+from mnistx.children import collect
 from mnistx.config import BACKENDS, Tolerances
-from mnistx.errors import MnistxError
 from mnistx.parity.checks import compare_pair
 
 
@@ -78,16 +78,9 @@ def children(cfg: dict, workdir: Path, present, progress) -> tuple[dict, dict, d
                               env_each=envs)
     from mnistx.parity.runner import _load_result  # the single-device children's files, same layout
 
-    results, infos, failures = {}, {}, {}
-    for b in trainers:
-        try:
-            if not done[b].ok:
-                raise OSError(done[b].reason())
-            results[b], infos[b] = _load_result(workdir, _stem(b, n))
-        except (OSError, ValueError, MnistxError) as exc:
-            why = done[b].error()
-            failures[label(b, n)] = f"failed: {exc}" + (f": {why}" if why else "")
-    return results, infos, failures
+    loaded, failed = collect(done, lambda b: _load_result(workdir, _stem(b, n)), trainers)
+    return ({b: r for b, (r, _) in loaded.items()}, {b: i for b, (_, i) in loaded.items()},
+            {label(b, n): why for b, why in failed.items()})
 
 
 def sensitivity(single: dict) -> dict:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistx import devices, runs, spawn
+from mnistx.children import collect
 from mnistx.config import BACKENDS, INFERENCE_BACKENDS, ParityConfig
 from mnistx.errors import MnistxError
 from mnistx.parity import checks as C
@@ -80,14 +81,10 @@ def checkpoint_pass(infos: dict, child_cfg: dict, workdir: Path, cfg: ParityConf
     progress(f"  loading the checkpoints saved after {', '.join(todo)} ran (--sequential)")
     done = spawn.run_children({b: spawn.mnistx_argv("parity", "--worker", where) for b in todo},
                               where / "logs", cfg.timeout_s, False, progress)
+    loaded, failed = collect(done, lambda b: runs.read_json(where / f"{b}.json")["checkpoints"], todo)
     for b in todo:
-        try:
-            if not done[b].ok:
-                raise OSError(done[b].reason())
-            infos[b]["checkpoints"].update(runs.read_json(where / f"{b}.json")["checkpoints"])
-        except (OSError, MnistxError) as exc:
-            later = order[order.index(b) + 1:]
-            infos[b]["checkpoints"].update({o: {"error": f"the checkpoint pass failed: {exc}"} for o in later})
+        infos[b]["checkpoints"].update(loaded.get(b) or {o: {"error": f"the checkpoint pass {failed[b]}"}
+                                                         for o in order[order.index(b) + 1:]})
 
 
 def check_config(cfg: ParityConfig) -> None:
@@ -134,16 +131,8 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     jobs = {b: spawn.mnistx_argv("parity", "--worker", workdir) for b in present}
     done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, cfg.parallel, progress,
                               on_done=lambda r: r.ok or failed_marker(workdir, r.backend).touch())
-    results, infos, failures = {}, {}, {}
-    for b in present:  # in the order asked for, not the order they finished
-        res = done[b]
-        try:
-            if not res.ok:
-                raise OSError(res.reason())
-            results[b], infos[b] = _load_result(workdir, b)
-        except (OSError, ValueError, MnistxError) as exc:
-            why = res.error()
-            failures[b] = f"failed: {exc}" + (f": {why}" if why else "")
+    loaded, failures = collect(done, lambda b: _load_result(workdir, b), present)  # in the order asked for
+    results, infos = {b: r for b, (r, _) in loaded.items()}, {b: i for b, (_, i) in loaded.items()}
     not_compared.update(failures)
     if not cfg.parallel:
         checkpoint_pass(infos, child_cfg, workdir, cfg, progress)

@@ -17,11 +17,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mnistx import modelspec, runs
+from mnistx.atlas_report import DIFFS
 from mnistx.config import BACKENDS, BenchConfig, ParityConfig
 from mnistx.errors import MnistxError
 
-DIFFS = {"outputs": "outputs", "activations": "activations", "grad_weights": "gradients",
-         "trajectory_weights": "trajectory"}
 
 
 @dataclass(frozen=True)

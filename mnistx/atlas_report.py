@@ -6,8 +6,10 @@ import html
 from pathlib import Path
 
 from mnistx import runs
-from mnistx.atlas import DIFFS
 from mnistx.config import MODES
+
+DIFFS = {"outputs": "outputs", "activations": "activations", "grad_weights": "gradients",
+         "trajectory_weights": "trajectory"}
 
 
 def _e(x: float | None) -> str:

@@ -69,7 +69,7 @@ def _run_columns(cfg: CompareConfig, names, out: Path, data, progress, from_run=
     done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, parallel=False, progress=progress)
     loaded, failed = collect(done, lambda b: runs.read_json(workdir / f"{b}.json"), present)
     for b in present:
-        bad = failed.get(b) or _non_finite(loaded[b])
+        bad = failed[b].removeprefix("failed: ") if b in failed else _non_finite(loaded[b])
         cols[b] = {"status": "failed", "reason": bad} if bad else {"status": "ok", **loaded[b]}
     return cols
 

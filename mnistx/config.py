@@ -46,6 +46,9 @@ class Tier:
     rtol: float = 0.0
 
 
+NOISE_FACTOR = 3.0  # trajectories: allow this many times the model's own float32 sensitivity
+
+
 @dataclass(frozen=True)
 class Tolerances:
     """One (atol, rtol) tier per compared quantity (float32), set from measurement on the MLP

@@ -49,3 +49,37 @@ def test_parents_import_no_keras():
 def test_modules_stay_small():
     sizes = {p.name: len(p.read_text().splitlines()) for p in (ROOT / "mnistx").rglob("*.py")}
     assert max(sizes.values()) <= 300, sizes
+
+
+def _import_graph() -> dict:
+    """mnistx module -> the mnistx modules it imports (top level or inside functions)."""
+    import ast
+
+    def name(p):
+        parts = list(p.relative_to(ROOT).with_suffix("").parts)
+        return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+    mods = {name(p): p for p in (ROOT / "mnistx").rglob("*.py")}
+    graph = {}
+    for m, p in mods.items():
+        deps = set()
+        for n in ast.walk(ast.parse(p.read_text())):
+            if isinstance(n, ast.ImportFrom) and n.level == 0 and (n.module or "").startswith("mnistx"):
+                deps |= {f"{n.module}.{a.name}" if f"{n.module}.{a.name}" in mods else n.module for a in n.names}
+            elif isinstance(n, ast.Import):
+                deps |= {a.name for a in n.names if a.name.startswith("mnistx")}
+        graph[m] = {d for d in deps if d in mods and d != m}
+    return graph
+
+
+def test_no_import_circles():
+    """No module imports (even lazily, inside a function) one that imports it back: a lazy import
+    hid bench/runner <-> bench/scaling and parity/runner -> data_parallel -> runner."""
+    graph = _import_graph()
+
+    def reaches(a, b, seen=()):
+        return b in graph[a] or any(reaches(c, b, (*seen, a)) for c in graph[a] if c not in seen)
+
+    assert graph["mnistx.parity.runner"] and graph["mnistx.cli"]  # the graph is read at all
+    circles = sorted(m for m in graph if reaches(m, m))
+    assert circles == [], circles

@@ -63,11 +63,6 @@ def summary_rows(backends: dict) -> list[dict]:
     return rows
 
 
-def device_env(cfg: BenchConfig) -> dict | None:
-    """--device cpu hides every GPU from the children."""
-    return {"CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu"} if cfg.device == "cpu" else None
-
-
 def _jobs(cfg: BenchConfig, workdir: Path, present, data_path, progress) -> list[dict]:
     """Each model checked and prepared once (mnistx/prepare.py), before any timing starts."""
     from mnistx import modelspec
@@ -113,7 +108,7 @@ def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=p
     start = time.perf_counter()
     jobs = {b: spawn.mnistx_argv("bench", "--worker", workdir) for b in present}
     done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, parallel=False, progress=progress,
-                              env_extra=device_env(cfg))
+                              env_extra=devices.visible(cfg.device))
     results = {b: {"error": f"not installed ({spawn.install_hint(b)})"} for b in cfg.backends
                if b not in present}
     loaded, failed = collect(done, lambda b: runs.read_json(workdir / f"{b}.json"), present)

@@ -133,7 +133,6 @@ def run_scaling(cfg: BenchConfig, out_dir, jobs: list[dict], workdir: Path, prog
     trainers = [b for b in cfg.backends if b in BACKENDS and spawn.installed(b)]  # run_bench checked: not empty
     import dataclasses
 
-    from mnistx.bench.runner import device_env
 
     runs.write_json(workdir / "config.json", {**dataclasses.asdict(cfg), "jobs": jobs[:1]})
     start, results = time.perf_counter(), {}
@@ -141,7 +140,7 @@ def run_scaling(cfg: BenchConfig, out_dir, jobs: list[dict], workdir: Path, prog
         argvs, envs = devices.launch_all(trainers, k, spawn.mnistx_argv("bench", "--scaling-worker", workdir))
         progress(f"  scaling: {k} device(s) on {', '.join(trainers)}, one backend at a time")
         done = spawn.run_children(argvs, workdir / f"logs-x{k}", cfg.timeout_s, parallel=False,
-                                  progress=progress, env_extra=device_env(cfg), env_each=envs)
+                                  progress=progress, env_extra=devices.visible(cfg.device), env_each=envs)
         loaded, failed = collect(done, lambda b: runs.read_json(workdir / f"{b}-x{k}.json"), trainers)
         for b in trainers:
             results.setdefault(b, {})[str(k)] = loaded.get(b) or {"error": failed[b], "log_tail": done[b].tail(8)}

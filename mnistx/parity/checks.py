@@ -14,6 +14,7 @@ import numpy as np
 
 from mnistx.config import Tier, Tolerances
 from mnistx.parity import locator  # noqa: F401,E402
+from mnistx.parity.arrays import NOISE_FACTOR, compare_arrays, keys, noise_floor  # noqa: F401
 from mnistx.parity.locator import (backward_only, layer_diffs, locate, only_in, training_only,  # noqa: F401
                                    weight_locate)
 
@@ -30,21 +31,10 @@ ARRAY_CHECKS = {
     "trajectory_weights": ("trajectory", "traj_w"),
     "trajectory_state": ("trajectory", "traj_state_"),
 }
-CHECK_ORDER = [*ARRAY_CHECKS, "argmax", "checkpoint", "determinism"]
 # a capability a backend may lack (its adapter file's UNSUPPORTED) -> the checks that need it
 NEEDS = {"gradients": ("loss", "grad_weights", "grad_input", "saliency"),
          "training": ("trajectory_loss", "trajectory_weights", "trajectory_state")}
 ORACLE = "numpy"  # the plain-NumPy forward pass every training backend is measured against
-
-
-def keys(result: dict, prefix: str) -> list[str]:
-    """The arrays under `prefix`: the exact key, numbered ones (`grad_x0`), or named ones
-    (`weight_:dense/kernel`, as by_name() keys them), in the order the child wrote them."""
-    if prefix in result:
-        return [prefix]
-    found = [k for k in result if k.startswith(prefix) and k[len(prefix):].isdigit()]
-    named = [k for k in result if k.startswith(prefix + ":")]
-    return sorted(found, key=lambda k: int(k[len(prefix):])) + named
 
 
 # positional array prefix in a child's .npz -> the info list that names them (variable paths)
@@ -76,27 +66,6 @@ def by_name(arrays: dict, info: dict) -> tuple[dict, dict]:
     return out, ({**info, "layers": records} if records else info)
 
 
-NOISE_FACTOR = 3.0  # trajectories: allow this many times the model's own float32 sensitivity
-
-
-def compare_arrays(a, b, tier: Tier, floor: float = 0.0) -> dict:
-    """max |a - b|, max relative diff (where |a| > 0), and excess over the tier (<= 1 passes):
-    |a - b| <= atol + rtol * |a| + floor, elementwise."""
-    x, y = np.atleast_1d(np.asarray(a, np.float64)), np.atleast_1d(np.asarray(b, np.float64))
-    if x.shape != y.shape:
-        return {"max_abs_diff": float("inf"), "max_rel_diff": float("inf"), "excess": float("inf"),
-                "shape": f"shapes {x.shape} vs {y.shape}"}
-    if not x.size:
-        return {"max_abs_diff": 0.0, "max_rel_diff": 0.0, "excess": 0.0}
-    d = np.abs(x - y)
-    d[np.isnan(x) & np.isnan(y)] = 0.0  # NaN where both have NaN agrees
-    bound = tier.atol + tier.rtol * np.abs(x) + floor
-    with np.errstate(divide="ignore", invalid="ignore"):
-        excess = np.where(d == 0, 0.0, d / bound)
-        rel = np.where(np.abs(x) > 0, d / np.abs(x), 0.0)
-    return {"max_abs_diff": float(np.nan_to_num(d.max(), nan=np.inf, posinf=np.inf)),
-            "max_rel_diff": float(np.nan_to_num(rel.max(), nan=np.inf, posinf=np.inf)),
-            "excess": float(np.nan_to_num(excess.max(), nan=np.inf, posinf=np.inf))}
 
 
 def _check(name, pair, stats: dict, tier: Tier, detail="") -> dict:
@@ -105,14 +74,6 @@ def _check(name, pair, stats: dict, tier: Tier, detail="") -> dict:
             "max_rel_diff": stats.get("max_rel_diff", 0.0), "excess": stats["excess"],
             "atol": tier.atol, "rtol": tier.rtol, "passed": bool(stats["excess"] <= 1.0),
             "detail": stats.get("shape") or detail}
-
-
-def noise_floor(a: dict, b: dict, key: str) -> float:
-    """NOISE_FACTOR x the larger backend's own sensitivity for `key` (0 where not measured)."""
-    na, nb = a.get(f"noise_{key}"), b.get(f"noise_{key}")
-    if na is None or nb is None or not np.size(na):
-        return 0.0
-    return NOISE_FACTOR * float(max(np.max(na), np.max(nb)))
 
 
 def _names(ks: list[str]) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 
 from mnistx import devices, runs, spawn
 from mnistx.children import collect
+from mnistx.parity.workfiles import load_result
 from mnistx.config import BACKENDS, Tolerances
 from mnistx.parity.checks import compare_pair
 
@@ -76,9 +77,8 @@ def children(cfg: dict, workdir: Path, present, progress) -> tuple[dict, dict, d
     progress(f"  data-parallel on {n} devices: {', '.join(trainers)}")
     done = spawn.run_children(jobs, workdir / "logs-dp", cfg["timeout_s"], cfg["parallel"], progress,
                               env_each=envs)
-    from mnistx.parity.runner import _load_result  # the single-device children's files, same layout
 
-    loaded, failed = collect(done, lambda b: _load_result(workdir, _stem(b, n)), trainers)
+    loaded, failed = collect(done, lambda b: load_result(workdir, _stem(b, n)), trainers)
     return ({b: r for b, (r, _) in loaded.items()}, {b: i for b, (_, i) in loaded.items()},
             {label(b, n): why for b, why in failed.items()})
 

@@ -9,24 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from mnistx.config import Tier
+from mnistx.parity.arrays import compare_arrays, keys, noise_floor
 
 
-def _compare(a, b, tier, floor: float = 0.0):
-    from mnistx.parity.checks import compare_arrays
-
-    return compare_arrays(a, b, tier, floor)
-
-
-def _floor(a: dict, b: dict, key: str) -> float:
-    from mnistx.parity.checks import noise_floor
-
-    return noise_floor(a, b, key)
-
-
-def _keys(result, prefix):
-    from mnistx.parity.checks import keys
-
-    return keys(result, prefix)
+_compare, _floor, _keys = compare_arrays, noise_floor, keys  # short names used below
 
 
 def layer_diffs(a: dict, b: dict, records: list[dict], tier: Tier, other: list[dict] | None = None) -> list[dict]:

@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnistx import runs
+from mnistx.config import NOISE_FACTOR
 from mnistx.parity import data_parallel, tf32
 from mnistx.parity.checks import ARRAY_CHECKS
 
@@ -35,7 +36,7 @@ def _cell(c: dict, name: str) -> str:
     if name != "argmax":
         text += f" ({c['excess']:.2g}x)"
     if c.get("noise_floor"):
-        text += f"; own sensitivity {_fmt(c['noise_floor'] / 3)}"
+        text += f"; own sensitivity {_fmt(c['noise_floor'] / NOISE_FACTOR)}"
     return text
 
 

@@ -11,7 +11,6 @@ import dataclasses
 import time
 from pathlib import Path
 
-import numpy as np
 
 from mnistx import devices, runs, spawn
 from mnistx.children import collect
@@ -19,15 +18,8 @@ from mnistx.config import BACKENDS, INFERENCE_BACKENDS, ParityConfig
 from mnistx.errors import MnistxError
 from mnistx.parity import checks as C
 from mnistx.parity import data_parallel, locator, report, tf32
-from mnistx.parity.sync import failed_marker
+from mnistx.parity.workfiles import failed_marker, load_result
 from mnistx.prepare import prepare
-
-
-def _load_result(workdir: Path, backend: str) -> tuple[dict, dict]:
-    """A child's arrays and info, its arrays keyed by variable path and layer name (C.by_name)."""
-    with np.load(workdir / f"{backend}.npz") as f:
-        arrays = {k: f[k] for k in f.files}
-    return C.by_name(arrays, runs.read_json(workdir / f"{backend}.json"))
 
 
 def _saliency_figure(results: dict):
@@ -62,7 +54,7 @@ def retrace(results: dict, infos: dict, verdict: dict, child_cfg: dict, workdir:
     pick["done"] = all(r.ok for r in done.values())
     if pick["done"]:
         for b in results:
-            arrays, info = _load_result(where, b)
+            arrays, info = load_result(where, b)
             results[b] = {k: v for k, v in results[b].items() if not k.startswith(("act_", "src_"))} | arrays
             infos[b].update(layers=info["layers"], sources=info["sources"])
     return pick
@@ -131,7 +123,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     jobs = {b: spawn.mnistx_argv("parity", "--worker", workdir) for b in present}
     done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, cfg.parallel, progress,
                               on_done=lambda r: r.ok or failed_marker(workdir, r.backend).touch())
-    loaded, failures = collect(done, lambda b: _load_result(workdir, b), present)  # in the order asked for
+    loaded, failures = collect(done, lambda b: load_result(workdir, b), present)  # in the order asked for
     results, infos = {b: r for b, (r, _) in loaded.items()}, {b: i for b, (_, i) in loaded.items()}
     not_compared.update(failures)
     if not cfg.parallel:

@@ -21,7 +21,7 @@ from mnistx.errors import one_line
 from mnistx.inputs import Inputs
 from mnistx.layer_trace import leaf_layers, trace
 from mnistx.parity.checks import compare_arrays
-from mnistx.parity.sync import wait_for
+from mnistx.parity.workfiles import wait_for
 from mnistx.parity.train_twin import plant_weight, trajectory, variable_paths
 
 

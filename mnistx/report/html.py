@@ -6,7 +6,8 @@ import base64
 import html
 from pathlib import Path
 
-from mnistx.report import FIGURE_ROWS, backend_rows, figure, md_html, skipped, stage_files
+from mnistx.report import md_html
+from mnistx.report.rows import FIGURE_ROWS, backend_rows, figure, skipped, stage_files
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:24px;max-width:1500px;color:#222}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mnistx.report import FIGURE_ROWS, backend_rows, figure, skipped, stage_files
+from mnistx.report.rows import FIGURE_ROWS, backend_rows, figure, skipped, stage_files
 
 
 def _rel(path, out: Path) -> str:

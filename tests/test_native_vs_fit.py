@@ -44,3 +44,28 @@ def test_native_loop_follows_keras_step_by_step(rng):
     for i, (a, b) in enumerate(zip(keras_w, native_w)):
         s = compare_arrays(a, b, tol.trajectory)
         assert s["excess"] <= 1, (i, s)
+
+
+class _WithUnusedWeight(keras.layers.Layer):
+    """A Dense with a second weight its call() never reads (KerasHub's Llama has such variables)."""
+
+    def build(self, shape):
+        self.kernel = self.add_weight(shape=(shape[-1], 10), name="kernel")
+        self.unused = self.add_weight(shape=(3,), name="unused", initializer="ones")
+
+    def call(self, x):
+        return keras.ops.matmul(x, self.kernel)
+
+
+def test_native_loop_trains_a_model_with_a_variable_the_loss_does_not_reach(rng):
+    """TensorFlow's native loop failed on Llama: "None values not supported" (tape.gradient gives
+    None for an unused variable). It trains, like JAX and torch, and leaves that variable alone."""
+    inp = keras.Input((28, 28))
+    model = keras.Model(inp, keras.layers.Softmax()(_WithUnusedWeight()(keras.layers.Flatten()(inp))))
+    before = [np.asarray(w).copy() for w in model.get_weights()]
+    trainer = backends.native_trainer(model, keras.losses.CategoricalCrossentropy(), 1e-3, BATCH)
+    losses = [trainer.train_step([xb], yb) for xb, yb in _batches(rng)]
+    trainer.write_back()
+    after = model.get_weights()
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    assert not np.array_equal(after[0], before[0]) and np.array_equal(after[1], before[1])

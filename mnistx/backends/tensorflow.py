@@ -96,7 +96,9 @@ class NativeTrainer:
         grads = tape.gradient(loss, self.weights)
         self.t.assign_add(1.0)
         for w, g, m, v in zip(self.weights, grads, self.m, self.v):
-            g = tf.convert_to_tensor(g)  # Embedding gradients arrive as IndexedSlices
+            # Embedding gradients arrive as IndexedSlices; a variable the loss does not reach (Llama's
+            # unused rotary/cache weights) has None: a zero gradient, as JAX and torch give it
+            g = tf.zeros_like(w) if g is None else tf.convert_to_tensor(g)
             nw, nm, nv = adam_update(tf.math, w, g, m, v, self.t, self.lr, eps=EPS)
             w.assign(nw), m.assign(nm), v.assign(nv)
         return loss

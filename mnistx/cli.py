@@ -96,7 +96,6 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="installed backends, versions and devices")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)  # child: describe()
 
     from mnistx.cli_jobs import add_job_parsers
     from mnistx.cli_tools import add_atlas_parser, add_ci_parser
@@ -114,11 +113,6 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _is_child(args) -> bool:
-    """A child process of a parent job (parity, bench, compare): no lock, no backend policing."""
-    return any(getattr(args, a, None) for a in ("worker", "dp_worker", "scaling_worker"))
-
-
 def _check_env_backend(args) -> None:
     """$KERAS_BACKEND, when set, must name a backend mnistx runs (Keras would raise deep inside);
     an inference-only one (numpy, openvino) only where nothing trains."""
@@ -128,7 +122,7 @@ def _check_env_backend(args) -> None:
     if value and value not in ALL_BACKENDS:
         raise MnistxError(f"KERAS_BACKEND={value} is not a backend mnistx runs; set it to one of "
                           f"{', '.join(BACKENDS)}, or unset it")
-    if value in INFERENCE_BACKENDS and not _is_child(args) and args.command not in (
+    if value in INFERENCE_BACKENDS and args.command not in (
             "parity", "info", "introspect", "bench"):
         raise MnistxError(f"KERAS_BACKEND={value} is inference only, so `mnistx {args.command}` cannot run on it; "
                           f"set it to one of {', '.join(BACKENDS)} (numpy takes part in `mnistx parity --backends`)")
@@ -223,11 +217,6 @@ def cmd_introspect(args) -> int:
 
 
 def cmd_info(args) -> int:
-    if args.probe:
-        from mnistx import backends
-
-        print(json.dumps(backends.describe()))
-        return 0
     from mnistx.info import probe_all, format_table
 
     rows = probe_all()
@@ -249,7 +238,7 @@ def _locked(args):
     from mnistx import runs
 
     out = getattr(args, "out", None)
-    if not out or _is_child(args):
+    if not out:
         return nullcontext()
     return runs.out_lock(out)
 
@@ -257,10 +246,15 @@ def _locked(args):
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter, before keras loads
-    args = _parser().parse_args(argv)
+    from mnistx import children
+
+    child = argv[:1] == [children.ENTRY]  # a job's child: no parser, no lock, no backend policing
+    args = None if child else _parser().parse_args(argv)
     main_thread = threading.current_thread() is threading.main_thread()
     before = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None  # handled like Ctrl-C
     try:
+        if child:
+            return children.run(argv[1:])
         _check_env_backend(args)
         code = _in_backend(args, argv)
         if code is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -90,8 +89,6 @@ def add_job_parsers(sub) -> None:
     p.add_argument("--sequential", action="store_true", help="one child at a time (default: side by side)")
     p.add_argument("--timeout", type=float, default=P.timeout_s, help="seconds per child (default: %(default)s)")
     p.add_argument("--out", default="out/parity", metavar="DIR", help="report folder (default: %(default)s)")
-    p.add_argument("--worker", metavar="DIR", help=argparse.SUPPRESS)
-    p.add_argument("--dp-worker", metavar="DIR", help=argparse.SUPPRESS)
 
     p = sub.add_parser("bench", help="time every backend: Keras default vs tuned vs native loop",
                        description="Time every backend (one child each, one after another). "
@@ -116,15 +113,11 @@ def add_job_parsers(sub) -> None:
                         "and scaling.md (default: %(default)s: off)")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per child (default: %(default)s)")
     p.add_argument("--out", default="out/bench", metavar="DIR", help="result folder (default: %(default)s)")
-    p.add_argument("--worker", metavar="DIR", help=argparse.SUPPRESS)
-    p.add_argument("--scaling-worker", metavar="DIR", help=argparse.SUPPRESS)
     bsub = p.add_subparsers(dest="bench_command", metavar="[compare A.json B.json]", title="or compare two results (no run)")
     c = bsub.add_parser("compare", help="ratios between two bench.json files")
     c.add_argument("a", help="baseline bench.json")
     c.add_argument("b", help="bench.json to compare with it")
     add_compare_parser(sub)
-    p = sub.add_parser("probe")  # child only (no help=: kept out of the listing): build the model once
-    p.add_argument("--worker", metavar="DIR", required=True)
 
 
 def add_compare_parser(sub) -> None:
@@ -150,15 +143,9 @@ def add_compare_parser(sub) -> None:
     p.add_argument("--out", default="out/compare", metavar="DIR", help="output folder (default: %(default)s)")
     p.add_argument("--open", action="store_true", help="open report.html in your browser when it is "
                    "written ($BROWSER chooses the browser)")
-    p.add_argument("--worker", metavar="DIR", help=argparse.SUPPRESS)
 
 
 def cmd_compare(args) -> int:
-    if args.worker:
-        from mnistx.compare import worker
-
-        worker(args.worker)
-        return 0
     from mnistx.compare import run_compare
     from mnistx.config import CompareConfig, TrainConfig
 
@@ -198,16 +185,6 @@ def cmd_compare(args) -> int:
 def cmd_bench(args) -> int:
     from mnistx import runs
 
-    if args.worker:
-        from mnistx.bench import worker
-
-        worker.run(args.worker)
-        return 0
-    if args.scaling_worker:
-        from mnistx.bench import scaling
-
-        scaling.run(args.scaling_worker)
-        return 0
     if args.bench_command == "compare":
         from mnistx.bench.report import compare
 
@@ -249,16 +226,6 @@ def cmd_bench(args) -> int:
 
 
 def cmd_parity(args) -> int:
-    if args.worker:
-        from mnistx.parity import worker
-
-        worker.run(args.worker)
-        return 0
-    if args.dp_worker:
-        from mnistx.parity import data_parallel
-
-        data_parallel.run(args.dp_worker)
-        return 0
     from mnistx.config import ParityConfig, Tolerances
     from mnistx.parity.runner import run_parity
 
@@ -290,11 +257,4 @@ def cmd_parity(args) -> int:
     return 0 if s["passed"] else 1
 
 
-def cmd_probe(args) -> int:
-    from mnistx import probe
-
-    probe.run(args.worker)
-    return 0
-
-
-JOB_COMMANDS = {"parity": cmd_parity, "bench": cmd_bench, "compare": cmd_compare, "probe": cmd_probe}
+JOB_COMMANDS = {"parity": cmd_parity, "bench": cmd_bench, "compare": cmd_compare}

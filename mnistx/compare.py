@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from mnistx import runs, spawn
+from mnistx import children
 from mnistx.children import collect
 from mnistx.config import BACKENDS, INFERENCE_BACKENDS, BenchConfig, CompareConfig, IntrospectConfig, ParityConfig
 from mnistx.data import resolve_for_children
@@ -65,7 +66,7 @@ def _run_columns(cfg: CompareConfig, names, out: Path, data, progress, from_run=
     present = [b for b in names if spawn.installed(b)]
     cols = {b: {"status": "missing", "reason": f"not installed ({spawn.install_hint(b)})"}
             for b in names if b not in present}
-    jobs = {b: spawn.mnistx_argv("compare", "--worker", workdir) for b in present}
+    jobs = {b: children.argv("compare", workdir) for b in present}
     done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, parallel=False, progress=progress)
     loaded, failed = collect(done, lambda b: runs.read_json(workdir / f"{b}.json"), present)
     for b in present:

@@ -60,7 +60,6 @@ def launch_all(backends, n: int, argv: list[str]) -> tuple[dict, dict]:
     return {b: a for b, (a, _) in pairs.items()}, {b: e for b, (_, e) in pairs.items()}
 
 
-
 def visible(device: str) -> dict | None:
     """Environment for a child: --device cpu hides every GPU (CUDA and JAX); auto or gpu: as is."""
     return {"CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu"} if device == "cpu" else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from mnistx import spawn
+from mnistx import children, spawn
 from mnistx.config import ALL_BACKENDS, BACKENDS
 
 
@@ -15,7 +15,7 @@ def probe(backend: str, timeout_s: float = 180.0) -> dict:
     if not row["installed"]:
         return {**row, "error": f"not installed: {spawn.install_hint(backend)}"}
     try:
-        out = subprocess.run(spawn.mnistx_argv("info", "--probe"), env=spawn.child_env(backend),
+        out = subprocess.run(children.argv("info"), env=spawn.child_env(backend),
                              capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         return {**row, "error": f"probe timed out after {timeout_s:.0f} s"}
@@ -24,6 +24,13 @@ def probe(backend: str, timeout_s: float = 180.0) -> dict:
         tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
         return {**row, "error": f"import failed: {tail}"}
     return {**row, **json.loads(lines[-1])}
+
+
+def describe_child() -> None:
+    """In the child (`mnistx _child info`): this backend's describe() as one JSON line."""
+    from mnistx import backends
+
+    print(json.dumps(backends.describe()))
 
 
 def probe_all(backends=ALL_BACKENDS) -> list[dict]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistx import inputs as I
-from mnistx import modelspec, runs, spawn
+from mnistx import children, modelspec, runs, spawn
 from mnistx.data import resolve_path
 from mnistx.errors import DataError, MnistxError
 
@@ -107,7 +107,7 @@ def fit_job(spec, info: dict, arrays: dict | None, source: str, n_eval: int, n_t
 def run_probe(cfg: dict, workdir: Path, backend: str, timeout_s: float, progress) -> dict:
     runs.write_json(workdir / "probe.json", cfg)
     progress(f"  probing the model in {backend} (input/output spec, reference weights)")
-    res = spawn.run_children({backend: spawn.mnistx_argv("probe", "--worker", workdir)},
+    res = spawn.run_children({backend: children.argv("probe", workdir)},
                              workdir / "logs-probe", timeout_s, progress=progress)[backend]  # never silent
     err = workdir / "probe.error"
     if err.exists():

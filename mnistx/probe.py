@@ -75,7 +75,7 @@ def probe(cfg: dict, workdir: Path) -> dict:
 
 
 def run(workdir) -> None:
-    """Child entry (`mnistx probe --worker DIR`): errors become probe.error + exit code 2."""
+    """Child entry (`mnistx _child probe DIR`): errors become probe.error + exit code 2."""
     workdir = Path(workdir)
     cfg = runs.read_json(workdir / "probe.json")
     try:

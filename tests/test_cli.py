@@ -101,3 +101,21 @@ def test_open_in_browser_uses_browser_env_and_says_when_it_cannot(tmp_path):
                          env={**os.environ, "BROWSER": recorder}, timeout=60)
     assert out.stdout.splitlines() == [f"opened {report} in the browser", f"no report at {report}.missing to open"]
     assert got.read_text() == report.resolve().as_uri()
+
+
+def test_children_have_one_hidden_entry_and_the_public_cli_no_child_flags(capsys):
+    """`python -m mnistx _child KIND DIR` is the only way a child starts; --worker, --dp-worker,
+    --scaling-worker, `probe` and `info --probe` are gone from the public commands."""
+    from mnistx import children
+
+    for cmd in ("parity", "bench", "compare", "info"):
+        with pytest.raises(SystemExit):
+            main([cmd, "--help"])
+        text = capsys.readouterr().out
+        assert "worker" not in text and "--probe" not in text, cmd
+    assert children.argv("parity", "/w")[-3:] == ["_child", "parity", "/w"]
+    assert main(["_child", "nosuch"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mnistx: error: _child: expected one of probe, parity") and "\n" not in err
+    with pytest.raises(SystemExit):
+        main(["probe", "--worker", "/w"])  # no such public command any more

@@ -10,7 +10,7 @@ from mnistx.errors import MnistxError
 from mnistx.parity import data_parallel as DP
 from mnistx.bench.scaling import efficiency_rows
 
-ARGV = ["/py", "-m", "mnistx", "parity", "--dp-worker", "/w"]
+ARGV = ["/py", "-m", "mnistx", "_child", "parity-dp", "/w"]
 
 
 def test_jax_gets_n_host_devices_and_keeps_the_users_xla_flags(monkeypatch):
@@ -24,7 +24,7 @@ def test_torch_runs_n_processes_under_torchrun_sharing_the_cores(monkeypatch):
     monkeypatch.setattr(devices.os, "cpu_count", lambda: 8)
     argv, env = devices.launch("torch", 4, ARGV)
     assert argv[:5] == ["/py", "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=4"]
-    assert argv[5:] == ["-m", "mnistx", "parity", "--dp-worker", "/w"]
+    assert argv[5:] == ["-m", "mnistx", "_child", "parity-dp", "/w"]
     assert env["OMP_NUM_THREADS"] == "2"  # 8 cores over 4 processes: N=1 and N=4 use the same cores
 
 

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from mnistx import devices, runs, spawn
+from mnistx import children
 from mnistx.children import collect
 from mnistx.config import BACKENDS, BenchConfig
 from mnistx.data import resolve_for_children
@@ -106,7 +107,7 @@ def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=p
     progress(f"mnistx bench{' --quick' if quick else ''}: {', '.join(cfg.models)} on "
              f"{', '.join(present) or 'no installed backend'}, one backend at a time -> {out_dir}")
     start = time.perf_counter()
-    jobs = {b: spawn.mnistx_argv("bench", "--worker", workdir) for b in present}
+    jobs = {b: children.argv("bench", workdir) for b in present}
     done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, parallel=False, progress=progress,
                               env_extra=devices.visible(cfg.device))
     results = {b: {"error": f"not installed ({spawn.install_hint(b)})"} for b in cfg.backends

@@ -2,7 +2,7 @@
 with its own engine (mnistx/backends/distribute/) on 1 and on N devices, the per-device batch held
 fixed (the global batch grows with N), and the parent reports samples/s, speed-up and efficiency.
 
-Child: `mnistx bench --scaling-worker DIR`, one per (backend, devices), started by
+Child: `mnistx _child bench-scaling DIR`, one per (backend, devices), started by
 mnistx/devices.py (torch: N processes under torchrun; rank 0 writes <backend>-x<n>.json).
 Each timed repeat is one Replicas.fit over `scaling_steps` global batches (Keras's fit on JAX and
 TensorFlow, the DDP loop on torch), synced, after WARMUP_FITS untimed fits (tracing, compilation).
@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from mnistx import devices, runs, spawn
+from mnistx import children
 from mnistx.children import collect
 from mnistx.bench.stats import spread_text, summarize
 from mnistx.config import BACKENDS, BenchConfig
@@ -137,7 +138,7 @@ def run_scaling(cfg: BenchConfig, out_dir, jobs: list[dict], workdir: Path, prog
     runs.write_json(workdir / "config.json", {**dataclasses.asdict(cfg), "jobs": jobs[:1]})
     start, results = time.perf_counter(), {}
     for k in sorted({1, n}):
-        argvs, envs = devices.launch_all(trainers, k, spawn.mnistx_argv("bench", "--scaling-worker", workdir))
+        argvs, envs = devices.launch_all(trainers, k, children.argv("bench-scaling", workdir))
         progress(f"  scaling: {k} device(s) on {', '.join(trainers)}, one backend at a time")
         done = spawn.run_children(argvs, workdir / f"logs-x{k}", cfg.timeout_s, parallel=False,
                                   progress=progress, env_extra=devices.visible(cfg.device), env_each=envs)

@@ -2,7 +2,7 @@
 devices by the framework's own engine (mnistx/backends/distribute/), compared with the same
 backend's single-device trajectory and across backends, on the trajectory tiers.
 
-Child: `mnistx parity --dp-worker DIR`, started per backend by mnistx/devices.py (torch: N
+Child: `mnistx _child parity-dp DIR`, started per backend by mnistx/devices.py (torch: N
 processes under torchrun, rank 0 writes). Writes <backend>-x<N>.npz (traj_* arrays) and .json.
 Parent: children() runs them, compare() adds the checks; both pure numpy.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistx import devices, runs, spawn
+from mnistx.children import argv as child_argv
 from mnistx.children import collect
 from mnistx.parity.workfiles import load_result
 from mnistx.config import BACKENDS, Tolerances
@@ -73,7 +74,7 @@ def children(cfg: dict, workdir: Path, present, progress) -> tuple[dict, dict, d
     """Run a data-parallel child per training backend; (arrays, infos, failures) by backend."""
     n = cfg["devices"]
     trainers = [b for b in present if b in BACKENDS]
-    jobs, envs = devices.launch_all(trainers, n, spawn.mnistx_argv("parity", "--dp-worker", workdir))
+    jobs, envs = devices.launch_all(trainers, n, child_argv("parity-dp", workdir))
     progress(f"  data-parallel on {n} devices: {', '.join(trainers)}")
     done = spawn.run_children(jobs, workdir / "logs-dp", cfg["timeout_s"], cfg["parallel"], progress,
                               env_each=envs)

@@ -1,7 +1,7 @@
 """`mnistx parity`: one child per backend on the same weights and inputs; the parent compares.
 
 The parent never imports keras or a backend: mnistx/prepare.py checks the model, inputs and loss
-(one probe child), then the children (`mnistx parity --worker DIR`, KERAS_BACKEND set) write
+(one probe child), then the children (`mnistx _child parity DIR`, KERAS_BACKEND set) write
 .npz/.json files that the parent compares and reports.
 """
 
@@ -13,6 +13,7 @@ from pathlib import Path
 
 
 from mnistx import devices, runs, spawn
+from mnistx import children
 from mnistx.children import collect
 from mnistx.config import BACKENDS, INFERENCE_BACKENDS, ParityConfig
 from mnistx.errors import MnistxError
@@ -49,7 +50,7 @@ def retrace(results: dict, infos: dict, verdict: dict, child_cfg: dict, workdir:
     pick["why"] = (f"outputs differ beyond their tier in {pick['beyond']} samples ({', '.join(pick['pairs'])}), "
                    f"not all among the first {traced} traced: the {len(pick['indices'])} that differ most")
     progress(f"  {pick['why']}; tracing every layer on those again")
-    done = spawn.run_children({b: spawn.mnistx_argv("parity", "--worker", where) for b in results},
+    done = spawn.run_children({b: children.argv("parity", where) for b in results},
                               where / "logs", cfg.timeout_s, cfg.parallel, progress)
     pick["done"] = all(r.ok for r in done.values())
     if pick["done"]:
@@ -71,7 +72,7 @@ def checkpoint_pass(infos: dict, child_cfg: dict, workdir: Path, cfg: ParityConf
     where.mkdir(exist_ok=True)
     runs.write_json(where / "config.json", {**child_cfg, "checkpoint_pass": True, "main_workdir": str(workdir)})
     progress(f"  loading the checkpoints saved after {', '.join(todo)} ran (--sequential)")
-    done = spawn.run_children({b: spawn.mnistx_argv("parity", "--worker", where) for b in todo},
+    done = spawn.run_children({b: children.argv("parity", where) for b in todo},
                               where / "logs", cfg.timeout_s, False, progress)
     loaded, failed = collect(done, lambda b: runs.read_json(where / f"{b}.json")["checkpoints"], todo)
     for b in todo:
@@ -120,7 +121,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     runs.write_json(workdir / "config.json", child_cfg)
     progress(f"  {len(job.inputs.eval_y)} evaluation samples, {cfg.steps} training steps of batch "
              f"{cfg.batch_size}; children side by side: {cfg.parallel}")
-    jobs = {b: spawn.mnistx_argv("parity", "--worker", workdir) for b in present}
+    jobs = {b: children.argv("parity", workdir) for b in present}
     done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, cfg.parallel, progress,
                               on_done=lambda r: r.ok or failed_marker(workdir, r.backend).touch())
     loaded, failures = collect(done, lambda b: load_result(workdir, b), present)  # in the order asked for

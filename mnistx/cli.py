@@ -1,4 +1,6 @@
-"""`mnistx` command line: argparse subcommands that call the library; nothing else lives here."""
+"""`mnistx` command line: argparse subcommands and thin handlers that call the library (train,
+introspect, info here; cli_jobs.py: parity, bench, compare; cli_tools.py: ci, atlas). A job's
+children enter through mnistx/children.py, not through these parsers."""
 
 from __future__ import annotations
 

@@ -68,10 +68,6 @@ class Tolerances:
         return {f.name: [getattr(self, f.name).atol, getattr(self, f.name).rtol]
                 for f in dataclasses.fields(self)}
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "Tolerances":
-        return cls(**{k: Tier(*v) for k, v in d.items()})
-
     def with_overrides(self, **tiers) -> "Tolerances":
         """name=(atol, rtol) or name=atol; an unknown name is a one-line error."""
         from mnistx.errors import MnistxError
@@ -131,7 +127,6 @@ class BenchConfig:
     loss: str | None = None  # default: the model's compiled loss, else guessed from the labels
     epochs: int = 3  # timed epochs per mode (each from the same initial weights)
     import_repeats: int = 3
-    validation_split: float = 0.2
     seed: int = 42
     accuracy_band: tuple[float, float] = (0.93, 0.99)  # mlp/cnn on MNIST: test accuracy after one epoch
     device: str = "auto"  # auto | cpu | gpu

@@ -169,14 +169,3 @@ def first_weighted_layer(model: keras.Model) -> keras.layers.Layer:
         if isinstance(layer, (layers.Dense, layers.Conv2D)):
             return layer
     raise MnistxError(f"model '{model.name}' has no Dense or Conv2D layer to show")
-
-
-def layer_outputs_model(model: keras.Model) -> keras.Model:
-    """A model that returns every layer's output (list, in layer order) for the same input."""
-    return keras.Model(model.inputs[0], [layer.output for layer in model.layers])
-
-
-def logits(model: keras.Model, penultimate: "keras.KerasTensor") -> "keras.KerasTensor":
-    """Pre-softmax values of the last Dense layer, from the previous layer's output (N, 10)."""
-    last = model.layers[-1]
-    return keras.ops.matmul(penultimate, last.kernel) + last.bias

@@ -1,6 +1,6 @@
 """The backend adapter: the ONLY package in mnistx that imports tensorflow, jax or torch.
 
-Like keras/src/backend/<name>/, each of jax.py, tensorflow.py, torch.py and numpy.py defines the
+Like keras/src/backend/<name>/, each of jax.py, tensorflow.py, torch.py, numpy.py and openvino.py defines the
 same functions under the same names (FUNCTIONS; tests/test_backend_files.py fails if one is
 missing); the one matching `keras.backend.backend()` is selected once, here. Each file also declares
 UNSUPPORTED: capability ("gradients", "training") -> the reason it cannot (numpy: no autodiff), and

@@ -1,4 +1,4 @@
-"""Helpers the three backend files share (no framework imports here)."""
+"""Helpers the backend files share (no framework imports here)."""
 
 from __future__ import annotations
 

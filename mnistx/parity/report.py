@@ -149,7 +149,9 @@ def layer_chain(summary: dict, pair: str | None = None) -> Figure | None:
         return None
     pair = pair or next(iter(summary.get("first_divergence") or layers))
     rows = layers[pair]
-    fig = Figure(figsize=(max(6, 0.12 * len(rows) + 2), 3.6), layout="constrained")
+    names = len(rows) <= 40  # layer names under the bars; KerasHub paths are long: room for them
+    longest = max((len(r["name"]) for r in rows), default=0) if names else 0
+    fig = Figure(figsize=(max(6, 0.12 * len(rows) + 2), 3.6 + 0.055 * longest), layout="constrained")
     ax = fig.subplots()
     ex = np.array([r["excess"] for r in rows])
     colors = ["#c0392b" if e > 1 else "#f39c12" if e > 0.3 else "#27ae60" for e in ex]
@@ -163,10 +165,11 @@ def layer_chain(summary: dict, pair: str | None = None) -> Figure | None:
     if loc:
         import textwrap
 
-        ax.set_title("\n".join(textwrap.wrap(f"{pair}: {loc['text']}", 90)), fontsize=8)
+        lines = textwrap.wrap(f"{pair}: {loc['text']}", 100)  # the whole text is in parity.md
+        ax.set_title("\n".join(lines[:3]) + (" ..." if len(lines) > 3 else ""), fontsize=8)
     else:
         ax.set_title(f"{pair}: per-layer difference (red: over tier, amber: > 30% of it)", fontsize=9)
-    if len(rows) <= 40:
+    if names:
         ax.set_xticks(range(len(rows)), [r["name"] for r in rows], rotation=90, fontsize=6)
     return fig
 

@@ -99,3 +99,29 @@ def test_train_and_introspect_a_backbone_with_dict_outputs(tmp_path):
     assert {"pooled_output_loss", "sequence_output_loss"} <= set(history) and metrics["test_loss"] > 0
     assert main(["introspect", str(run), "--backend", "torch"]) == 0
     assert (run / "introspect-torch" / "curves.png").exists()
+
+
+@pytest.mark.only_in("tensorflow")
+def test_compare_a_task_model_from_a_preset_folder(tmp_path):
+    """`mnistx compare --model hub:DIR`: each backend trains and introspects the task model, the
+    figures that need an image say why they are skipped, parity runs on the trained weights."""
+    import sys
+
+    sys.path.insert(0, str(Path(ATLAS).parent))
+    try:
+        import atlas_models
+
+        atlas_models.bert_classifier().save_to_preset(str(tmp_path / "preset"))
+    finally:
+        sys.path.remove(str(Path(ATLAS).parent))
+    out = tmp_path / "cmp"
+    code = main(["compare", "--model", f"hub:{tmp_path / 'preset'}", "--inputs", "synthetic", "--backends", "jax,torch",
+                 "--epochs", "1", "--train-limit", "256", "--parity-images", "64", "--parity-steps", "2",
+                 "--bench", "none", "--out", str(out)])
+    s = json.loads((out / "compare.json").read_text())
+    assert code == 0 and s["parity"]["passed"], s["parity"].get("first_divergence")
+    for b in ("jax", "torch"):
+        col = s["columns"][b]
+        assert col["status"] == "ok" and {"curves", "confusion"} <= set(col["introspect"]["figures"])
+        assert "is not an image" in col["introspect"]["skipped"]["weights"]
+    assert "BertTextClassifier" in json.dumps(s["parity"]["model_info"])

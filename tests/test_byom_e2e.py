@@ -50,9 +50,12 @@ def test_planted_weight_in_a_deep_model_is_located(tmp_path):
             "--plant-layer", "block_5_project", "--out", str(tmp_path)]
     assert main(args) == 1
     s = json.loads((tmp_path / "parity.json").read_text())
-    for pair in ("tensorflow vs torch", "jax vs torch"):  # found by the activations, not the weight locator
+    for pair in ("tensorflow vs torch", "jax vs torch"):
+        # 1e-2 in one kernel element moves no activation of these 8 samples beyond its tier, so this is
+        # the weight locator's answer, and it says so (the activation locator: the MLP and BERT tests)
         loc = s["first_divergence"][pair]
-        assert loc["layer"] == "block_5_project" and loc.get("agree_up_to") == "block_5_depthwise_relu", loc
+        assert loc["layer"] == "block_5_project" and loc["variable"] == "block_5_project/kernel", loc
+        assert "every layer's output still agrees" in loc["text"] and "agree_up_to" not in loc
     assert "tensorflow vs jax" not in s["first_divergence"]
 
 

@@ -135,8 +135,14 @@ def test_pytest_plugin_runs_a_project_once_per_backend():
     demo = ROOT / "tests" / "fixtures" / "demo_project"
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--keras-backends=jax,torch"]
     env = {k: v for k, v in os.environ.items() if k != CHILD_ENV}  # this suite itself runs as a child
+    import glob
+    import tempfile
+
+    legs = lambda: set(glob.glob(os.path.join(tempfile.gettempdir(), "mnistx-pytest-*")))  # noqa: E731
+    before = legs()
     ok = subprocess.run(cmd, cwd=demo, capture_output=True, text=True, timeout=300, env=env)
     assert ok.returncode == 0, ok.stdout[-2000:]
+    assert legs() - before == set()  # a passing leg deletes its log and tmp_path folder (it left ~1.7 GB)
     assert ok.stdout.strip().splitlines()[-1] == "keras-backends: 4 passed, 0 failed, 0 skipped"
     bad = subprocess.run(cmd, cwd=demo, capture_output=True, text=True, timeout=300,
                          env={**env, "DEMO_FAIL_ON": "torch"})

@@ -119,3 +119,23 @@ def test_children_have_one_hidden_entry_and_the_public_cli_no_child_flags(capsys
     assert err.startswith("mnistx: error: _child: expected one of probe, parity") and "\n" not in err
     with pytest.raises(SystemExit):
         main(["probe", "--worker", "/w"])  # no such public command any more
+
+
+@pytest.mark.parametrize("command", ["compare", "parity", "bench", "train", "ci", "atlas"])
+def test_every_help_says_what_its_exit_codes_mean_and_shows_its_example_once(command, capsys):
+    from mnistx.cli import EXAMPLES
+
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    assert "exit codes:" in text and "2    bad input (one line on stderr; nothing written)" in text
+    assert text.count(EXAMPLES[command]) == 1, text  # ci printed its example twice
+    if command == "bench":
+        assert "[compare A.json B.json]" in text.split("\n\n")[0]  # not a bare "[compare] ..."
+
+
+def test_data_help_says_which_layout_each_model_takes(capsys):
+    with pytest.raises(SystemExit):
+        main(["parity", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "the worksheet's models (mlp, cnn) take MNIST" in text and "your own --model also takes" in text

@@ -73,3 +73,40 @@ def test_a_failing_cell_reads_fail_in_chromium_without_emoji_fonts(tmp_path):
     got = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body))
     assert got["fail-text"].startswith("FAIL") and got["pass-text"].startswith("PASS"), got
     assert got["fail-bg"] == "rgb(253, 232, 232)" and got["pass-bg"] == "rgb(232, 246, 232)", got
+
+
+def _five_columns() -> dict:
+    ok = {"status": "ok", "introspect": {"figures": {}, "skipped": {}}, "metrics": None, "meta": {}}
+    return {"config": {"train": {"model": "my<b>*model*</b>.py:build", "epochs": 1, "batch_size": 32, "seed": 0}},
+            "host": {"date_utc": "2026-12-02", "python": "3.11", "cpu_count": 2, "platform": "Linux", "command": "mnistx"},
+            "columns": {b: dict(ok) for b in ("tensorflow", "jax", "torch", "numpy", "openvino")},
+            "parity": None, "bench": None, "wall_seconds": 1.0}
+
+
+def test_five_columns_wrap_three_to_a_row_and_images_open_large():
+    """At five side by side a confusion matrix's counts were unreadable; images could not be enlarged."""
+    from mnistx.report import html
+
+    page = html.render_html(_five_columns())
+    assert "repeat(3,1fr)" in page and "repeat(5,1fr)" not in page
+    assert "classList.toggle('zoom')" in page and "img.zoom{" in page
+
+
+def test_the_parity_heatmap_gets_a_row_of_its_own(tmp_path):
+    from mnistx.report import html
+
+    for k in ("heatmap", "layers", "divergence"):
+        (tmp_path / f"{k}.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    out = html._plots({k: str(tmp_path / f"{k}.png") for k in ("heatmap", "layers", "divergence")},
+                      ("heatmap", "layers", "divergence"))
+    first, rest = out.split("</div>", 1)
+    assert 'grid-template-columns:1fr"' in first and "heatmap" in first and "layers" not in first
+    assert "1fr 1fr 1fr" in rest and "layers" in rest
+
+
+def test_report_md_keeps_the_model_name_as_text(tmp_path):
+    """report.md's title used to carry a model path's markup raw (a Markdown viewer renders it)."""
+    from mnistx.report.markdown import render_markdown
+
+    title = render_markdown(_five_columns(), tmp_path).splitlines()[0]
+    assert title == "# mnistx compare: `my<b>*model*</b>.py:build` on tensorflow, jax, torch, numpy, openvino"

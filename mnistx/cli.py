@@ -39,19 +39,18 @@ EXAMPLES = {  # one per command, shown in its --help (and all of them in `mnistx
 }
 
 
-EXIT_ONE = {  # what exit code 1 means for each command; 0, 2, 130 and 143 mean the same everywhere
+EXIT_ONE = {  # what exit code 1 means, for the commands that use it; 0, 2, 130, 143 mean the same everywhere
     "compare": "a backend failed to train or introspect, or parity failed",
-    "train": "-", "introspect": "-",
     "parity": "a check is outside its tolerance, or a backend's child failed",
     "bench": "a backend or mode failed, or left the accuracy band",
     "info": "a backend is installed but cannot be imported",
-    "ci": "-", "atlas": "a model's parity or bench failed (the table says which)",
+    "atlas": "a model's parity or bench failed (the table says which)",
 }
 
 
 def exit_codes(command: str) -> str:
-    one = EXIT_ONE.get(command, "-")
-    return ("exit codes:\n  0    done" + (f"\n  1    {one}" if one != "-" else "")
+    one = EXIT_ONE.get(command)
+    return ("exit codes:\n  0    done" + (f"\n  1    {one}" if one else "")
             + "\n  2    bad input (one line on stderr; nothing written)\n  130  interrupted (Ctrl-C), 143 SIGTERM")
 
 

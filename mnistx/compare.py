@@ -14,9 +14,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from mnistx import runs, spawn
-from mnistx import children
-from mnistx.children import collect
+from mnistx import children, runs, spawn
 from mnistx.config import BACKENDS, INFERENCE_BACKENDS, BenchConfig, CompareConfig, IntrospectConfig, ParityConfig
 from mnistx.data import resolve_for_children
 from mnistx.errors import MnistxError
@@ -68,7 +66,7 @@ def _run_columns(cfg: CompareConfig, names, out: Path, data, progress, from_run=
             for b in names if b not in present}
     jobs = {b: children.argv("compare", workdir) for b in present}
     done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, parallel=False, progress=progress)
-    loaded, failed = collect(done, lambda b: runs.read_json(workdir / f"{b}.json"), present)
+    loaded, failed = children.collect(done, lambda b: runs.read_json(workdir / f"{b}.json"), present)
     for b in present:
         bad = failed[b].removeprefix("failed: ") if b in failed else _non_finite(loaded[b])
         cols[b] = {"status": "failed", "reason": bad} if bad else {"status": "ok", **loaded[b]}

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mnistx import data
 from mnistx.errors import DataError
 
 
@@ -48,11 +49,8 @@ class Inputs:
 
 def read_npz(path) -> dict:
     """Every array of a user's .npz (no pickles, all finite), or a one-line DataError saying why not."""
-    from mnistx.data import check_finite
-    from mnistx.data import read_npz as read
-
-    arrays = read(path)
-    check_finite(arrays, str(path))
+    arrays = data.read_npz(path)
+    data.check_finite(arrays, str(path))
     return arrays
 
 

@@ -155,15 +155,12 @@ def out_lock(out_dir):
 BULKY = (".npz", ".h5", ".keras")  # a job's inputs, weights and arrays: temporary once it reported
 
 
-def prune_work(workdir) -> int:
+def prune_work(workdir) -> None:
     """Delete the bulky intermediates under a finished job's work folder (its logs, JSON and error
-    files stay, for reading what happened); returns the bytes freed."""
-    freed = 0
-    for p in sorted(Path(workdir).rglob("*")) if Path(workdir).is_dir() else []:
-        if p.is_file() and p.suffix in BULKY:
-            freed += p.stat().st_size
+    files stay, for reading what happened)."""
+    for p in Path(workdir).rglob("*"):  # nothing when the folder is not there
+        if p.suffix in BULKY and p.is_file():
             p.unlink()
-    return freed
 
 
 def fresh_dir(path) -> Path:

@@ -97,7 +97,7 @@ class NativeTrainer:
         self.t.assign_add(1.0)
         for w, g, m, v in zip(self.weights, grads, self.m, self.v):
             # Embedding gradients arrive as IndexedSlices; a variable the loss does not reach (Llama's
-            # unused rotary/cache weights) has None: a zero gradient, as JAX and torch give it
+            # token_embedding/reverse_embeddings in a backbone) has None: a zero gradient, as JAX gives it
             g = tf.zeros_like(w) if g is None else tf.convert_to_tensor(g)
             nw, nm, nv = adam_update(tf.math, w, g, m, v, self.t, self.lr, eps=EPS)
             w.assign(nw), m.assign(nm), v.assign(nv)

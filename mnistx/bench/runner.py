@@ -20,9 +20,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from mnistx import devices, runs, spawn
-from mnistx import children
-from mnistx.children import collect
+from mnistx import children, devices, runs, spawn
 from mnistx.config import BACKENDS, BenchConfig
 from mnistx.data import resolve_for_children
 from mnistx.errors import MnistxError
@@ -112,7 +110,7 @@ def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=p
                               env_extra=devices.visible(cfg.device))
     results = {b: {"error": f"not installed ({spawn.install_hint(b)})"} for b in cfg.backends
                if b not in present}
-    loaded, failed = collect(done, lambda b: runs.read_json(workdir / f"{b}.json"), present)
+    loaded, failed = children.collect(done, lambda b: runs.read_json(workdir / f"{b}.json"), present)
     for b in present:
         results[b] = loaded[b] if b in loaded else {"error": failed[b], "log_tail": done[b].tail(8)}
     acc = accuracy_rows(results, cfg.accuracy_band)

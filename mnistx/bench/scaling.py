@@ -17,9 +17,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from mnistx import devices, runs, spawn
-from mnistx import children
-from mnistx.children import collect
+from mnistx import children, devices, runs, spawn
 from mnistx.bench.stats import spread_text, summarize
 from mnistx.config import BACKENDS, BenchConfig
 
@@ -142,7 +140,7 @@ def run_scaling(cfg: BenchConfig, out_dir, jobs: list[dict], workdir: Path, prog
         progress(f"  scaling: {k} device(s) on {', '.join(trainers)}, one backend at a time")
         done = spawn.run_children(argvs, workdir / f"logs-x{k}", cfg.timeout_s, parallel=False,
                                   progress=progress, env_extra=devices.visible(cfg.device), env_each=envs)
-        loaded, failed = collect(done, lambda b: runs.read_json(workdir / f"{b}-x{k}.json"), trainers)
+        loaded, failed = children.collect(done, lambda b: runs.read_json(workdir / f"{b}-x{k}.json"), trainers)
         for b in trainers:
             results.setdefault(b, {})[str(k)] = loaded.get(b) or {"error": failed[b], "log_tail": done[b].tail(8)}
     summary = {"schema": SCHEMA, "model": jobs[0]["label"], "devices": n, "config": dataclasses.asdict(cfg),

@@ -15,6 +15,7 @@ import numpy as np
 from mnistx.config import Tier, Tolerances
 from mnistx.parity import locator  # noqa: F401,E402
 from mnistx.parity.arrays import NOISE_FACTOR, compare_arrays, keys, noise_floor  # noqa: F401
+from mnistx.parity.tf32 import tier_key
 from mnistx.parity.locator import (backward_only, layer_diffs, locate, only_in, training_only,  # noqa: F401
                                    weight_locate)
 
@@ -151,8 +152,8 @@ def checkpoint_checks(infos: dict[str, dict], tol: Tolerances) -> list[dict]:
             for fmt, r in row.items():
                 if "skipped" in r:
                     continue
-                key = f"{tol.checkpoint.atol!r},{tol.checkpoint.rtol!r}"  # the excess against the judging tier
-                stats = {"max_abs_diff": r["max_abs_diff"], "excess": r.get("excess_at", {}).get(key, r["excess"])}
+                judged = r.get("excess_at", {}).get(tier_key(tol.checkpoint), r["excess"])  # against the judging tier
+                stats = {"max_abs_diff": r["max_abs_diff"], "excess": judged}
                 c = _check("checkpoint", pair, stats, tol.checkpoint, f".{fmt}: " + (
                     r["error"] if "error" in r else f"{r.get('argmax_disagree', 0)} argmax disagreements"))
                 c["passed"] = c["passed"] and r.get("argmax_disagree", 0) == 0

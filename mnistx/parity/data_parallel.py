@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistx import devices, runs, spawn
-from mnistx.children import argv as child_argv
-from mnistx.children import collect
+from mnistx.children import argv as child_argv, collect
 from mnistx.parity.workfiles import load_result
 from mnistx.config import BACKENDS, Tolerances
 from mnistx.parity.checks import compare_pair

@@ -12,9 +12,7 @@ import time
 from pathlib import Path
 
 
-from mnistx import devices, runs, spawn
-from mnistx import children
-from mnistx.children import collect
+from mnistx import children, devices, runs, spawn
 from mnistx.config import BACKENDS, INFERENCE_BACKENDS, ParityConfig
 from mnistx.errors import MnistxError
 from mnistx.parity import checks as C
@@ -74,7 +72,7 @@ def checkpoint_pass(infos: dict, child_cfg: dict, workdir: Path, cfg: ParityConf
     progress(f"  loading the checkpoints saved after {', '.join(todo)} ran (--sequential)")
     done = spawn.run_children({b: children.argv("parity", where) for b in todo},
                               where / "logs", cfg.timeout_s, False, progress)
-    loaded, failed = collect(done, lambda b: runs.read_json(where / f"{b}.json")["checkpoints"], todo)
+    loaded, failed = children.collect(done, lambda b: runs.read_json(where / f"{b}.json")["checkpoints"], todo)
     for b in todo:
         infos[b]["checkpoints"].update(loaded.get(b) or {o: {"error": f"the checkpoint pass {failed[b]}"}
                                                          for o in order[order.index(b) + 1:]})
@@ -124,7 +122,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     jobs = {b: children.argv("parity", workdir) for b in present}
     done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, cfg.parallel, progress,
                               on_done=lambda r: r.ok or failed_marker(workdir, r.backend).touch())
-    loaded, failures = collect(done, lambda b: load_result(workdir, b), present)  # in the order asked for
+    loaded, failures = children.collect(done, lambda b: load_result(workdir, b), present)  # in the order asked for
     results, infos = {b: r for b, (r, _) in loaded.items()}, {b: i for b, (_, i) in loaded.items()}
     not_compared.update(failures)
     if not cfg.parallel:

@@ -68,13 +68,14 @@ def judge(results: dict, infos: dict, float32: Tolerances, requested: bool, run_
         return base, {"active": False, "state": on, "defaults": DEFAULTS,
                       "reason": "TF32 exists only on NVIDIA GPUs (Ampere and newer); no child ran on "
                                 "one, so the float32 tiers apply"}
-    verdict = run_checks(results, infos, resolve(float32))
+    tiers = resolve(float32)
+    verdict = run_checks(results, infos, tiers)
     f32 = {(c["check"], c["pair"]): c for c in base["checks"]}
     rows = [{"pair": c["pair"], "check": c["check"], "max_abs_diff": c["max_abs_diff"],
              "float32_excess": f32[(c["check"], c["pair"])]["excess"], "tf32_excess": c["excess"],
              "tf32_tier": [c["atol"], c["rtol"]], "passed": c["passed"]}
             for c in verdict["checks"] if (c["check"], c["pair"]) in f32 and c["check"] != "determinism"]
-    return verdict, {"active": True, "state": on, "defaults": DEFAULTS, "tiers": resolve(float32).as_dict(), "rows": rows,
+    return verdict, {"active": True, "state": on, "defaults": DEFAULTS, "tiers": tiers.as_dict(), "rows": rows,
                      "beyond_float32": sum(r["float32_excess"] > 1 for r in rows),
                      "passed": all(r["passed"] for r in rows)}
 

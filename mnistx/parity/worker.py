@@ -154,14 +154,7 @@ def run(workdir: str | Path) -> None:
         print(f"[{me}] {name} done ({stages[name]:.1f} s)", flush=True)
     tf32 = backends.set_tf32(cfg["tf32"]) if backends.has_gpu() else None
     data = Inputs.load(cfg["inputs"])
-    model = fresh_model(cfg, cfg["reference"])
-    planted = None
-    if cfg["plant"] and me == cfg["backends"][-1]:  # self-test: change one weight of one copy
-        planted = plant_weight(model, cfg["plant"], cfg.get("plant_layer"))
-    loss_fn = losses.make(cfg["loss"], model)
-    out_last = (cfg["info"]["output_shapes"][0] or [1])[-1]
-    n_act = min(cfg["n_activation_images"], len(data.eval_y))
-    if cfg.get("checkpoint_pass"):  # one after another: the checkpoints saved after this child ran
+    if cfg.get("checkpoint_pass"):  # --sequential: the checkpoints saved after this child ran (no model needed)
         main = Path(cfg["main_workdir"])
         with np.load(main / f"{me}.npz") as f:
             mine = f["out_0"]
@@ -170,6 +163,13 @@ def run(workdir: str | Path) -> None:
         runs.write_json(workdir / f"{me}.json", {"checkpoints": got})
         stage("checkpoints saved after this backend ran")
         return
+    model = fresh_model(cfg, cfg["reference"])
+    planted = None
+    if cfg["plant"] and me == cfg["backends"][-1]:  # self-test: change one weight of one copy
+        planted = plant_weight(model, cfg["plant"], cfg.get("plant_layer"))
+    loss_fn = losses.make(cfg["loss"], model)
+    out_last = (cfg["info"]["output_shapes"][0] or [1])[-1]
+    n_act = min(cfg["n_activation_images"], len(data.eval_y))
     if cfg.get("trace_indices") is not None:  # the second pass: the samples that differ most
         idx = np.asarray(cfg["trace_indices"], np.int64)
         arrays, info = trace_arrays(model, [x[idx] for x in data.eval_x])

@@ -5,10 +5,11 @@ may import a framework). The Python API (parents: one child process per backend)
 
     mnistx.check_parity(model=..., data=..., backends=(...), **tiers) -> ParityResult
     mnistx.benchmark(model=..., data=..., backends=(...)) -> BenchResult
+    mnistx.check_convergence(model=..., seeds=8, epochs=5) -> ConvergeResult
 """
 
 __version__ = "0.2.0"
-__all__ = ["check_parity", "benchmark", "ParityResult", "BenchResult"]
+__all__ = ["check_parity", "benchmark", "check_convergence", "ParityResult", "BenchResult", "ConvergeResult"]
 
 
 def __getattr__(name):

@@ -1,6 +1,6 @@
-"""The Python API: check_parity(...) and benchmark(...), importable without choosing a backend.
+"""The Python API: check_parity(...), benchmark(...) and check_convergence(...), importable without choosing a backend.
 
-Both are parents: they never import Keras; each backend runs in its own child process.
+All are parents: they never import Keras; each backend runs in its own child process.
 
     import mnistx
     result = mnistx.check_parity(model="examples/models/mobilenet.py:build", inputs="synthetic",
@@ -151,3 +151,48 @@ def benchmark(model="mlp", data=None, backends=BACKENDS, *, inputs: str | None =
     summary = run_bench(cfg, out_dir, data_path(data, out_dir / "input"), quick=quick,
                         progress=progress or _stderr)
     return BenchResult(summary, out_dir)
+
+
+@dataclass
+class ConvergeResult:
+    """What `mnistx converge` found; `summary` is converge.json's content."""
+
+    summary: dict
+    out_dir: Path
+
+    def verdict(self, metric: str, pair: str) -> str:
+        """'equivalent', 'different', 'inconclusive' or 'not compared', e.g. ("test_loss", "jax vs torch")."""
+        return self.summary["metrics"][metric]["pairs"][pair]["verdict"]
+
+    @property
+    def verdicts(self) -> list[dict]:
+        return self.summary["verdicts"]
+
+    def table(self) -> str:
+        return Path(self.summary["files"]["markdown"]).read_text()
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{v['metric']} {v['pair']}: {v['verdict']}" for v in self.verdicts)
+        return f"ConvergeResult({shown}, out_dir='{self.out_dir}')"
+
+
+def check_convergence(model="mlp", data=None, backends=BACKENDS, *, seeds: int = 8, epochs: int = 5,
+                      inputs: str | None = None, out=None, progress=None, **settings) -> ConvergeResult:
+    """Train `model` with seeds 1..N on every backend (one child each; per seed the same initial
+    weights and batch order everywhere) and compare the final test metrics pair by pair.
+
+    settings: any other ConvergeConfig field, e.g. batch_size=128, train_limit=4096, margin_accuracy=0.003,
+    dtype_policy="mixed_bfloat16", plant_lr_factor=1.5 (self-test). data, out, progress: as for check_parity.
+    """
+    from mnistx.config import ConvergeConfig
+    from mnistx.converge.runner import run_converge
+
+    out_dir = Path(out) if out else Path(tempfile.mkdtemp(prefix="mnistx-converge-"))
+    try:
+        cfg = ConvergeConfig(model=model_spec(model), backends=tuple(backends), seeds=seeds, epochs=epochs,
+                             inputs=inputs or ("synthetic" if data is None and model not in ("mlp", "cnn") else "data"),
+                             **settings)
+    except TypeError as exc:
+        raise MnistxError(f"check_convergence: {exc}") from None
+    summary = run_converge(cfg, out_dir, data_path(data, out_dir / "input"), progress=progress or _stderr)
+    return ConvergeResult(summary, out_dir)

@@ -24,6 +24,7 @@ KINDS = {  # kind -> (module, function): what each child runs, in that backend's
     "bench": ("mnistx.bench.worker", "run"),  # every mode timed on one backend
     "bench-scaling": ("mnistx.bench.scaling", "run"),  # one mode on 1 or N devices
     "compare": ("mnistx.compare", "worker"),  # train + introspect one column
+    "converge": ("mnistx.converge.worker", "run"),  # every seed of the full recipe on one backend
     "info": ("mnistx.info", "describe_child"),  # this backend's versions and devices (no DIR)
 }
 

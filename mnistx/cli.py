@@ -1,5 +1,5 @@
 """`mnistx` command line: argparse subcommands and thin handlers that call the library (train,
-introspect, info here; cli_jobs.py: parity, bench, compare; cli_tools.py: ci, atlas). A job's
+introspect, info here; cli_jobs.py: parity, bench, compare; cli_converge.py: converge; cli_tools.py: ci, atlas). A job's
 children enter through mnistx/children.py, not through these parsers."""
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ EXAMPLES = {  # one per command, shown in its --help (and all of them in `mnistx
     "introspect": "mnistx introspect runs/mlp-jax --backend torch",
     "parity": "mnistx parity --model examples/models/mobilenet.py:build --inputs synthetic",
     "bench": "mnistx bench --quick --backends jax,torch",
+    "converge": "mnistx converge --seeds 8 --epochs 5 --backends tensorflow,jax,torch",
     "info": "mnistx info --json",
     "ci": "mnistx ci init --backends jax,torch --model mypkg.models:build",
     "atlas": "mnistx atlas benchmarks/atlas_models.py:bert benchmarks/atlas_models.py:llama --out out/atlas",
@@ -40,9 +41,10 @@ EXAMPLES = {  # one per command, shown in its --help (and all of them in `mnistx
 
 
 EXIT_ONE = {  # what exit code 1 means, for the commands that use it; 0, 2, 130, 143 mean the same everywhere
-    "compare": "a backend failed to train or introspect, or parity failed",
+    "compare": "a backend failed to train or introspect, parity failed, or (--seeds) a pair trains differently",
     "parity": "a check is outside its tolerance, or a backend's child failed",
     "bench": "a backend or mode failed, or left the accuracy band",
+    "converge": "a pair of backends trains differently, or a backend failed",
     "info": "a backend is installed but cannot be imported",
     "atlas": "a model's parity or bench failed (the table says which)",
 }
@@ -98,10 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="installed backends, versions and devices")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    from mnistx.cli_converge import add_converge_parser
     from mnistx.cli_jobs import add_job_parsers
     from mnistx.cli_tools import add_atlas_parser, add_ci_parser
 
     add_job_parsers(sub)
+    add_converge_parser(sub)
     add_ci_parser(sub)
     add_atlas_parser(sub)
     helps = {a.dest: a.help for a in sub._choices_actions}
@@ -260,11 +264,13 @@ def main(argv: list[str] | None = None) -> int:
         code = _in_backend(args, argv)
         if code is not None:
             return code
+        from mnistx.cli_converge import cmd_converge
         from mnistx.cli_jobs import JOB_COMMANDS
         from mnistx.cli_tools import cmd_atlas, cmd_ci
 
         with _locked(args):
-            return {**COMMANDS, **JOB_COMMANDS, "ci": cmd_ci, "atlas": cmd_atlas}[args.command](args)
+            return {**COMMANDS, **JOB_COMMANDS, "ci": cmd_ci, "atlas": cmd_atlas,
+                    "converge": cmd_converge}[args.command](args)
     except MnistxError as exc:
         print(f"mnistx: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -140,6 +140,8 @@ def add_compare_parser(sub) -> None:
                    help="training steps of the trajectory compared (default: %(default)s)")
     p.add_argument("--bench", choices=["quick", "full", "none"], default=C.bench,
                    help="benchmark depth (default: %(default)s)")
+    p.add_argument("--seeds", type=int, default=C.seeds, metavar="N", help="also train N seeds per backend "
+                   "and say whether they train equally well (`mnistx converge`; default: off)")
     p.add_argument("--out", default="out/compare", metavar="DIR", help="output folder (default: %(default)s)")
     p.add_argument("--open", action="store_true", help="open report.html in your browser when it is "
                    "written ($BROWSER chooses the browser)")
@@ -156,6 +158,7 @@ def cmd_compare(args) -> int:
     cfg = CompareConfig(backends=args.backends, train=TrainConfig(model=args.model, epochs=args.epochs,
                         train_limit=args.train_limit), image_index=args.image_index,
                         parity_images=args.parity_images, parity_steps=args.parity_steps, bench=args.bench,
+                        seeds=args.seeds,
                         inputs=args.inputs, loss=args.loss, int_high=args.int_high)
     s = run_compare(cfg, args.out, args.data)
     cols = s["columns"]
@@ -173,13 +176,18 @@ def cmd_compare(args) -> int:
         print(f"  {b:11s} {c['status']:8s} {acc}")
     p = s.get("parity") or {}
     print(f"  parity: {'PASS' if p.get('passed') else 'FAIL' if 'checks' in p else p.get('error', 'not run')}")
+    cv = s.get("converge") or {}
+    different = [v for v in cv.get("verdicts", []) if v["verdict"] == "different"]
+    if cv:
+        print(f"  convergence: {cv.get('error') or ', '.join(v['metric'] + ' ' + v['pair'] + ' ' + v['verdict'] for v in cv['verdicts'])}")
     print(f"report: {s['files']['html']} (and report.md, compare.json)")
     if args.open:
         from mnistx.report import open_in_browser
 
         print(open_in_browser(s["files"]["html"]))
     parity_ok = p.get("passed") or (s["parity"] is None and len(cols) < 2)  # one backend: nothing to compare
-    return 0 if all(c["status"] == "ok" for c in cols.values()) and parity_ok else 1
+    return 0 if all(c["status"] == "ok" for c in cols.values()) and parity_ok and not different \
+        and "error" not in cv else 1
 
 
 def cmd_bench(args) -> int:

@@ -4,6 +4,7 @@ backend, gathered into one folder with report.html (self-contained), report.md a
     OUT/runs/<backend>/          each training backend's run directory (+ introspect-<backend>/ figures)
     OUT/runs/introspect-<b>/     an inference-only backend's figures of the first trained run
     OUT/parity/, OUT/bench/      the parity and benchmark reports
+    OUT/converge/                with --seeds N: the convergence report (mnistx/converge/)
     OUT/compare.json             everything the report shows
     OUT/report.html, report.md   the report (written last, atomically)
 """
@@ -100,6 +101,8 @@ def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> 
     data_s = resolve_for_children(data_path) if cfg.inputs == "data" else None
     if cfg.bench not in ("quick", "full", "none"):
         raise MnistxError(f"--bench must be quick, full or none, not {cfg.bench}")
+    if cfg.seeds and (cfg.seeds < 2 or len(trainers) < 2):
+        raise MnistxError(f"--seeds {cfg.seeds}: convergence needs at least 2 seeds and 2 training backends")
     out = Path(out_dir)
     start = time.perf_counter()
     progress(f"[0/4] checking the model and data before training ({cfg.train.model})")
@@ -133,8 +136,13 @@ def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> 
         bench = _guard(lambda: _bench(bc, out, data_s, cfg.bench == "quick", progress))
     else:
         progress("[3/4] benchmark skipped")
+    converge = None
+    if cfg.seeds and len([b for b in ok if b in trainers]) >= 2:
+        progress(f"[3/4] convergence: {cfg.seeds} seeds per backend (compare --seeds)")
+        converge = _guard(lambda: _converge(cfg, [b for b in ok if b in trainers], out, data_s, progress))
     summary = {"config": dataclasses.asdict(cfg), "host": runs.environment(), "columns": cols,
-               "parity": parity, "bench": bench, "wall_seconds": time.perf_counter() - start}
+               "parity": parity, "bench": bench, "converge": converge,
+               "wall_seconds": time.perf_counter() - start}
     progress("[4/4] report")
     from mnistx import report
 
@@ -176,3 +184,14 @@ def _bench(bc, out, data, quick, progress):
     from mnistx.bench.runner import run_bench
 
     return run_bench(bc, out / "bench", data, quick, progress)
+
+
+def _converge(cfg: CompareConfig, trainers, out, data, progress):
+    from mnistx.config import ConvergeConfig
+    from mnistx.converge.runner import run_converge
+
+    t = cfg.train
+    cc = ConvergeConfig(model=t.model, backends=tuple(trainers), seeds=cfg.seeds, epochs=t.epochs,
+                        batch_size=t.batch_size, learning_rate=t.learning_rate, train_limit=t.train_limit,
+                        inputs=cfg.inputs, loss=cfg.loss, int_high=cfg.int_high, timeout_s=cfg.timeout_s)
+    return run_converge(cc, out / "converge", data, progress)

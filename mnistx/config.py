@@ -153,7 +153,41 @@ class CompareConfig:
     parity_images: int = ParityConfig.n_images
     parity_steps: int = ParityConfig.steps
     bench: str = "quick"  # quick | full | none
+    seeds: int = 0  # >= 2: also `mnistx converge` with this many seeds per training backend (0: off)
     timeout_s: float = 3600.0  # per child
     inputs: str = "data"  # data | synthetic (a user's model without data)
     loss: str | None = None
     int_high: int | None = None
+
+
+DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")  # converge --dtype-policy
+
+
+@dataclass(frozen=True)
+class ConvergeConfig:
+    """`mnistx converge`: N seeds of the full recipe per backend, the same initial weights and batch
+    order per seed on every backend; per metric, equivalence of the paired per-seed differences."""
+
+    model: str = "mlp"
+    backends: tuple[str, ...] = BACKENDS
+    seeds: int = 8  # seeds 1..N; each: its own initial weights (built once) and batch order
+    epochs: int = TrainConfig.epochs
+    batch_size: int = TrainConfig.batch_size
+    learning_rate: float = TrainConfig.learning_rate  # Adam, Keras defaults otherwise
+    train_limit: int | None = None  # None: the first 48,000 MNIST training images (the worksheet's
+    # split) for mlp/cnn, else every training sample given
+    eval_limit: int | None = None  # None: every test sample (10,000 for MNIST)
+    inputs: str = "data"  # data | synthetic
+    loss: str | None = None
+    int_high: int | None = None
+    seq_len: int | None = None
+    image_size: int | None = None
+    dtype_policy: str = "float32"  # or a mixed policy (DTYPE_POLICIES), set in every child before the build
+    margin_accuracy: float = 0.003  # equivalence margin: 0.3 points of test accuracy
+    margin_loss: float = 0.10  # equivalence margin: 10% of the mean final test loss
+    alpha: float = 0.05  # each one-sided test of TOST, and the two-sided paired t-test
+    bootstrap_resamples: int = 9999
+    parallel: bool = False  # children one after another (each one uses every core)
+    timeout_s: float = 7200.0  # per child
+    plant_lr_factor: float = 1.0  # self-test: the last backend trains with this times the learning rate
+    plant_epsilon: float | None = None  # self-test: the last backend's Adam epsilon (Keras: 1e-7)

@@ -120,7 +120,8 @@ def run_probe(cfg: dict, workdir: Path, backend: str, timeout_s: float, progress
 def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data", n_eval: int = 10_000,
             n_train: int = 640, seed: int = 42, int_high: int | None = None, loss: str | None = None,
             timeout_s: float = 600.0, progress=print, seq_len: int | None = None,
-            image_size: int | None = None, edge_cases: bool = False, plant_layer: str | None = None) -> Job:
+            image_size: int | None = None, edge_cases: bool = False, plant_layer: str | None = None,
+            init_seeds: tuple[int, ...] = ()) -> Job:
     """Everything a job's children share, checked here; raises a one-line MnistxError if not."""
     spec = modelspec.parse(model)
     if inputs not in ("data", "synthetic"):
@@ -143,7 +144,7 @@ def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data",
 
         progress(f"  MNIST from {check_download()}")  # unreachable and not cached: one line, no child
     fastest = [b for b in ("jax", "torch", "tensorflow") if b in present]  # import time
-    cfg.update(edge_cases=edge_cases, plant_layer=plant_layer)
+    cfg.update(edge_cases=edge_cases, plant_layer=plant_layer, init_seeds=list(init_seeds))
     info = run_probe(cfg, workdir, (fastest or present)[0], timeout_s, progress)
     info["edge_cases"] = edge_cases
     if cfg["download_mnist"]:

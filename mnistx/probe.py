@@ -3,6 +3,7 @@
 Runs before the parity/bench/train children, in the first backend. Writes into the work folder:
     spec.json           models.describe(model) + output shapes and whether outputs are probabilities
     reference.weights.h5  seeded initial weights (or the .keras file's own), loaded by every child
+    init-<seed>.weights.h5  converge only: the initial weights of each seed it asks for
     mnist.npz           only when MNIST comes from Keras's download (the parent never imports Keras)
     probe.error         a one-line reason, when the model or loss cannot be used (exit code 2)
 """
@@ -64,6 +65,10 @@ def probe(cfg: dict, workdir: Path) -> dict:
                               f"layers with weights: {shown}")
     with runs.atomic_path(workdir / "reference.weights.h5") as tmp:
         model.save_weights(tmp)
+    for seed in cfg.get("init_seeds") or []:  # converge: one set of initial weights per seed, shared
+        keras.utils.set_random_seed(seed)
+        with runs.atomic_path(workdir / f"init-{seed}.weights.h5") as tmp:
+            models.build_spec(cfg["model"]).save_weights(tmp)
     if cfg.get("download_mnist"):
         from mnistx.data import load
 

@@ -21,7 +21,7 @@ ONLY_IN = {"test_torch_graphs.py": "torch", "test_processes.py": "jax", "test_da
            "test_fuzz_loaders.py": "jax", "test_report_escaping.py": "jax",
            "test_cnn_e2e.py": "tensorflow", "test_parity_e2e.py": "tensorflow",
            "test_inference_backends_e2e.py": "tensorflow", "test_notebook.py": "torch",
-           "test_data_parallel_e2e.py": "tensorflow"}
+           "test_data_parallel_e2e.py": "tensorflow", "test_converge_e2e.py": "torch"}
 # test_compare_e2e.py places its two tests with @pytest.mark.only_in: the five-column report in the
 # torch leg, the failed-backend report (~85 s) in the JAX leg, to even the two lanes out.
 

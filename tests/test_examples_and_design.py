@@ -40,7 +40,8 @@ def test_parents_import_no_keras():
             "mnistx.compare, mnistx.report.html, mnistx.report.markdown, mnistx.info, mnistx.api, "
             "mnistx.testing, mnistx.pytest_plugin, mnistx.prepare, mnistx.inputs, mnistx.modelspec, "
             "mnistx.cli_tools, mnistx.ci_init, mnistx.devices, mnistx.parity.data_parallel, mnistx.bench.scaling, "
-            "mnistx.atlas, mnistx.atlas_report, mnistx.parity.locator; "
+            "mnistx.atlas, mnistx.atlas_report, mnistx.parity.locator, mnistx.cli_converge, mnistx.converge.runner, "
+            "mnistx.converge.report, mnistx.converge.stats; "
             "print([m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "[]", out.stderr

@@ -1,4 +1,4 @@
-"""Bad input through every command that trains or compares (compare, parity, bench, train): one line
+"""Bad input through every command that trains or compares (compare, parity, bench, converge, train): one line
 on stderr, exit 2, checked in the parent before any training child starts, and no --out left behind.
 
 `compare` used to start every backend, print the failure three times on stdout, exit 1 and write a
@@ -50,6 +50,7 @@ CASES = {  # name -> (arguments, the line's message)
 COMMANDS = {"compare": ["compare", "--backends", "jax,torch", "--bench", "none"],
             "parity": ["parity", "--backends", "jax,torch"],
             "bench": ["bench", "--quick", "--backends", "jax,torch"],
+            "converge": ["converge", "--backends", "jax,torch", "--seeds", "2"],
             "train": ["train"]}
 
 

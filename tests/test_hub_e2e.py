@@ -125,3 +125,30 @@ def test_compare_a_task_model_from_a_preset_folder(tmp_path):
         assert col["status"] == "ok" and {"curves", "confusion"} <= set(col["introspect"]["figures"])
         assert "is not an image" in col["introspect"]["skipped"]["weights"]
     assert "BertTextClassifier" in json.dumps(s["parity"]["model_info"])
+
+
+@pytest.mark.only_in("jax")
+def test_converge_a_task_model_on_learnable_token_data(tmp_path):
+    """BertTextClassifier (2 layers) on benchmarks/converge_text_data.py's keyword task: every seed
+    learns it on every backend (chance is 1/3), and the pair gets a verdict from 3 seeds."""
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("converge_text_data", Path(ATLAS).parent / "converge_text_data.py")
+    text = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(text)
+    rng, arrays = np.random.default_rng(0), {}
+    for split, n in (("train", 2048), ("test", 512)):
+        d = text.make(n, rng)
+        arrays[f"y_{split}"] = d.pop("y")
+        arrays.update({f"x_{k}_{split}": v for k, v in d.items()})
+    np.savez(tmp_path / "text.npz", **arrays)
+    out = tmp_path / "cv"
+    code = main(["converge", "--model", f"{ATLAS}:bert_classifier", "--data", str(tmp_path / "text.npz"),
+                 "--backends", "jax,torch", "--seeds", "3", "--epochs", "3", "--out", str(out)])
+    s = json.loads((out / "converge.json").read_text())
+    assert code in (0, 1) and not s["failed"], s["failed"]
+    for b in ("jax", "torch"):
+        assert min(s["metrics"]["test_accuracy"]["per_backend"][b]["values"]) > 0.6, (out / "converge.md").read_text()
+    assert s["metrics"]["test_accuracy"]["pairs"]["jax vs torch"]["verdict"] in ("equivalent", "different", "inconclusive")

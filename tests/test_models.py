@@ -43,3 +43,19 @@ def test_mlp_forward_matches_numpy(rng):
 def test_unknown_model():
     with pytest.raises(MnistxError, match="unknown model 'resnet'.*mlp, cnn"):
         models.build("resnet")
+
+
+def test_keras20713_cnn_is_the_issues_network_and_the_registry_cnn_without_dropout(rng):
+    """examples/models/keras20713_cnn.py: the layers keras-team/keras#20713 names, the registry
+    cnn's weights (34,826) with no Dropout, and the same function: cnn's weights give its outputs."""
+    from mnistx import modelspec
+
+    m = models.build_spec(modelspec.parse("examples/models/keras20713_cnn.py:build"))
+    names = [layer.name for layer in m.layers[1:]]
+    assert names == ["channel", "conv_1", "pool_1", "conv_2", "pool_2", "flatten", "dense"]
+    assert m.count_params() == 34826 and m.output_shape == (None, 10)
+    ref = models.cnn()
+    m.set_weights(ref.get_weights())
+    x = rng.random((8, 28, 28), dtype=np.float32)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(m(x)), keras.ops.convert_to_numpy(ref(x, training=False)),
+                               atol=1e-6)

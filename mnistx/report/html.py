@@ -115,6 +115,18 @@ def _bench(summary: dict) -> str:
                                                                ("epoch", "throughput", "overhead"))
 
 
+def _converge(summary: dict) -> str:
+    c = summary.get("converge")
+    if not c:
+        return ""
+    if "error" in c:
+        return f'<h2>Convergence over seeds</h2><p class="failed">Convergence could not run: {e(c["error"])}</p>'
+    md = Path(stage_files(summary, "converge").get("markdown", ""))
+    text = "\n".join(ln for ln in md.read_text().splitlines() if not ln.startswith("![")) if md.is_file() else ""
+    return ("<h2>Convergence over seeds</h2>" + md_html.render(text)
+            + _plots(stage_files(summary, "converge"), ("curves", "finals"), wide=("curves",)))
+
+
 def render_html(summary: dict) -> str:
     cfg, host = summary["config"], summary["host"]
     t = cfg["train"]
@@ -127,6 +139,7 @@ def render_html(summary: dict) -> str:
 <h2>What each backend learned</h2>{_figures(summary)}
 <h2>Parity</h2>{_parity(summary)}
 <h2>Timing</h2>{_bench(summary)}
+{_converge(summary)}
 <h2>Environment</h2><p>{e(host['platform'])}; command: <code>{e(host['command'])}</code></p>
 </body></html>
 """

@@ -12,13 +12,17 @@ def _rel(path, out: Path) -> str:
     return os.path.relpath(path, out) if path else ""
 
 
-def _stage(summary: dict, stage: str, heading: str, absent: str) -> list[str]:
-    """A stage's own Markdown report (its title line dropped), or why it is missing."""
+def _stage(summary: dict, stage: str, heading: str, absent: str, figures: bool = False) -> list[str]:
+    """A stage's own Markdown report (its title line dropped; with `figures`, its image links made
+    relative to report.md and its sections one level down), or why it is missing."""
     lines = ["", f"## {heading}", ""]
     s = summary.get(stage)
     md = Path(stage_files(summary, stage).get("markdown", ""))
     if s and "error" not in s and md.is_file():
-        return lines + [md.read_text().split("\n", 2)[-1]]
+        text = md.read_text().split("\n", 2)[-1]
+        if figures:
+            text = text.replace("](", f"]({md.parent.name}/").replace("\n## ", "\n### ")
+        return lines + [text]
     return lines + [(s or {}).get("error", absent)]
 
 
@@ -37,4 +41,6 @@ def render_markdown(summary: dict, out: Path) -> str:
                                     else skipped(summary, b, name).replace("|", "/") for b in cols) + " |"]
     lines += _stage(summary, "parity", "Parity", "Parity needs at least two backends that trained.")
     lines += _stage(summary, "bench", "Timing", "Benchmark skipped.")
+    if summary.get("converge"):
+        lines += _stage(summary, "converge", "Convergence over seeds", "", figures=True)
     return "\n".join(lines) + "\n"

@@ -30,7 +30,7 @@ def make(n: int, rng: np.random.Generator) -> dict:
     tokens[np.arange(n), where] = np.asarray(KEYWORDS)[y]
     tokens[~mask] = 0
     return {"token_ids": tokens.astype(np.int32), "segment_ids": np.zeros((n, SEQ), np.int32),
-            "padding_mask": mask, "y": y.astype(np.int32)}
+            "padding_mask": mask.astype(np.int32), "y": y.astype(np.int32)}
 
 
 def main() -> None:

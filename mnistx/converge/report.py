@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from mnistx import runs
 
 LABELS = {"test_accuracy": "test accuracy", "test_loss": "test loss", "loss": "training loss"}
-COLOURS = {"tensorflow": "#ff6f00", "jax": "#5e35b1", "torch": "#ee4c2c"}
+COLOURS = {"tensorflow": "tab:orange", "jax": "tab:purple", "torch": "tab:blue"}  # told apart in overlapping bands
 
 
 def curves_figure(summary: dict) -> Figure:

@@ -74,6 +74,7 @@ def test_two_seeds_of_a_dropout_cnn_in_mixed_precision_are_inconclusive_with_a_n
     (["--backends", "jax,numpy"], "inference only"),
     (["--margin", "0"], "must be above 0"),
     (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--train-limit", "0"], "--train-limit must be at least 1"),
 ])
 def test_bad_settings_are_one_line_and_exit_2_before_any_child(tmp_path, capsys, argv, message):
     out = tmp_path / "bad"

@@ -30,8 +30,8 @@ def check_config(cfg: ConvergeConfig) -> None:
     if cfg.seeds < 2:
         raise MnistxError(f"--seeds must be at least 2 (paired statistics need two), not {cfg.seeds}")
     for flag, v in (("--epochs", cfg.epochs), ("--batch-size", cfg.batch_size),
-                    ("--train-limit", cfg.train_limit or 1), ("--eval-limit", cfg.eval_limit or 1)):
-        if v < 1:
+                    ("--train-limit", cfg.train_limit), ("--eval-limit", cfg.eval_limit)):
+        if v is not None and v < 1:
             raise MnistxError(f"{flag} must be at least 1, not {v}")
     if not (cfg.margin_accuracy > 0 and cfg.margin_loss > 0 and cfg.learning_rate > 0):
         raise MnistxError("--margin, --loss-margin and --learning-rate must be above 0")

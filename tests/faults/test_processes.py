@@ -48,9 +48,9 @@ def assert_nothing_torn(out: Path) -> None:
             assert f.read_bytes()[-8:] == b"IEND\xaeB`\x82", f"torn PNG: {f}"
 
 
-def start_and_wait(args, out: Path, until: str) -> tuple[subprocess.Popen, list[str]]:
+def start_and_wait(args, out: Path, until: str, env=None) -> tuple[subprocess.Popen, list[str]]:
     proc = subprocess.Popen(spawn.mnistx_argv(*args, "--out", out), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
     lines, deadline = [], time.monotonic() + 300
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
@@ -67,7 +67,10 @@ def start_and_wait(args, out: Path, until: str) -> tuple[subprocess.Popen, list[
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_interrupt_ends_children_and_a_rerun_works(tmp_path, sig, code):
     out = tmp_path / "p"
-    proc, _ = start_and_wait([*PARITY, "--backends", "jax,torch"], out, "load done")
+    # torch's child hangs (MNISTX_FAULT), so the run is certainly still going when the signal comes: on a
+    # loaded machine the small run used to finish during the lock check below (exit 0, not 130)
+    proc, _ = start_and_wait([*PARITY, "--backends", "jax,torch"], out, "load done",
+                             env=dict(os.environ, MNISTX_FAULT="torch:hang"))
     assert alive_children(str(out / "work")), "children should be running now"
     second = mnistx(*PARITY, "--backends", "jax,torch", "--out", out)  # the lock: refused, one line
     assert second.returncode == 2 and "in use by another mnistx run" in second.stderr

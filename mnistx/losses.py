@@ -106,6 +106,16 @@ def objective(loss_fn, y):
     return lambda out: f(yt, out)
 
 
+def for_training(model: keras.Model, choice: dict, out_last: int, train_y: np.ndarray, eval_y: np.ndarray):
+    """(compile()'s loss, training labels, evaluation labels, classifier) for a job's loss choice:
+    labels shaped to the loss and the outputs' structure (structured); classifier is True for a
+    cross-entropy over several classes on a model with one output (then "accuracy" is shown)."""
+    first = for_compile(choice, model)
+    loss, ty = structured(model, first, shape_labels(train_y, choice, out_last))  # every output
+    ey = structured(model, first, shape_labels(eval_y, choice, out_last))[1]
+    return loss, ty, ey, choice["name"].endswith("crossentropy") and out_last > 1 and loss is first
+
+
 def structured(model: keras.Model, loss_fn, y: np.ndarray):
     """(loss, labels) for compile() / train_on_batch() shaped like the model's outputs: unchanged
     for one output; else loss_fn and y for the first flattened output and SquaredToZero (with

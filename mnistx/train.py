@@ -101,13 +101,9 @@ def train_any(config: TrainConfig, run_dir, data_path=None, inputs: str = "data"
     n_train = config.train_limit or (SYNTHETIC_TRAIN if arrays is None else 10**9)
     job, choice = fit_job(spec, info, arrays, source, EVAL_SAMPLES, n_train, config.seed, loss)
     out_last = (info["output_shapes"][0] or [1])[-1]
-    classifier = choice["name"].endswith("crossentropy") and out_last > 1
     progress(f"  {info['class']} '{info['name']}', {info['params']:,} weights; inputs {job.source}; "
              f"loss {choice['name']} ({choice['why']})")
-    first = losses.for_compile(choice, model)
-    loss, ty = losses.structured(model, first, losses.shape_labels(job.train_y, choice, out_last))  # every output
-    several = loss is not first
-    classifier = classifier and not several  # accuracy of one output among several: not shown
+    loss, ty, ey, classifier = losses.for_training(model, choice, out_last, job.train_y, job.eval_y)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss,
                   metrics=["accuracy"] if classifier else [], jit_compile=config.jit_compile,
                   steps_per_execution=config.steps_per_execution)
@@ -117,7 +113,6 @@ def train_any(config: TrainConfig, run_dir, data_path=None, inputs: str = "data"
     history = model.fit(pack_inputs(model, job.train_x), ty,
                         epochs=config.epochs, batch_size=config.batch_size, validation_split=config.validation_split,
                         shuffle=True, callbacks=[timer], verbose=verbose if verbose is not None else 2)
-    ey = losses.structured(model, first, losses.shape_labels(job.eval_y, choice, out_last))[1]
     ev = model.evaluate(pack_inputs(model, job.eval_x), ey, batch_size=256, verbose=0, return_dict=True)
     out = model.predict(pack_inputs(model, job.eval_x), batch_size=256, verbose=0)
     outputs = np.asarray(keras.tree.flatten(out)[0], np.float32)

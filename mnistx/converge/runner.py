@@ -118,10 +118,11 @@ def margin_for(metric: str, values: dict, cfg: ConvergeConfig) -> tuple[float, s
 def analyse(results: dict, cfg: ConvergeConfig) -> dict:
     """Per metric: each backend's distribution over seeds, each pair's paired comparison."""
     names = list(results)
-    metrics = [m for m in ("test_accuracy", "test_loss") if len(finals(results, m)) == len(names) and names]
     out = {"metrics": {}, "verdicts": []}
-    for metric in metrics:
+    for metric in ("test_accuracy", "test_loss"):
         values = finals(results, metric)
+        if not names or len(values) < len(names):  # a metric every backend measured (accuracy: classifiers)
+            continue
         margin, rule = margin_for(metric, values, cfg)
         pairs = {}
         for i, a in enumerate(names):
@@ -150,7 +151,7 @@ def compare_runs(a: dict, b: dict) -> dict:
         raise MnistxError(f"the two runs cannot be paired seed by seed: {a['model']} seeds {a['seeds']} vs "
                           f"{b['model']} seeds {b['seeds']}")
     out = {"a": a["config"]["dtype_policy"], "b": b["config"]["dtype_policy"], "metrics": {}}
-    cfg = ConvergeConfig(**{k: v for k, v in a["config"].items() if k != "backends"})
+    alpha, resamples = a["config"]["alpha"], a["config"]["bootstrap_resamples"]
     for metric, m in a["metrics"].items():
         if metric not in b["metrics"]:
             continue
@@ -159,7 +160,7 @@ def compare_runs(a: dict, b: dict) -> dict:
             db = b["metrics"][metric]["per_backend"].get(backend)
             if db is None:
                 continue
-            c = stats.compare_pair(da["values"], db["values"], m["margin"], cfg.alpha, cfg.bootstrap_resamples)
+            c = stats.compare_pair(da["values"], db["values"], m["margin"], alpha, resamples)
             rows[backend] = {**c, "text": stats.verdict_text(c), "mean_a": da["mean"], "mean_b": db["mean"]}
         out["metrics"][metric] = {"margin": m["margin"], "backends": rows}
     return out

@@ -52,10 +52,7 @@ def train_seed(cfg: dict, data: Inputs, seed: int, where: str, me: str) -> dict:
     model = models.build_spec(cfg["model"])
     model.load_weights(cfg["init"][str(seed)])
     choice, out_last = cfg["loss"], (cfg["info"]["output_shapes"][0] or [1])[-1]
-    first = losses.for_compile(choice, model)
-    loss, ty = losses.structured(model, first, losses.shape_labels(data.train_y, choice, out_last))
-    ey = losses.structured(model, first, losses.shape_labels(data.eval_y, choice, out_last))[1]
-    classifier = choice["name"].endswith("crossentropy") and out_last > 1 and loss is first
+    loss, ty, ey, classifier = losses.for_training(model, choice, out_last, data.train_y, data.eval_y)
     planted = me == cfg["planted_backend"]
     lr = cfg["learning_rate"] * (cfg["plant_lr_factor"] if planted else 1.0)
     eps = cfg["plant_epsilon"] if planted and cfg["plant_epsilon"] is not None else 1e-7

@@ -109,6 +109,16 @@ class ParityConfig:
 
 
 @dataclass(frozen=True)
+class BenchChecks:
+    """When a benchmark number does not explain itself (mnistx/bench/bookkeeping.py)."""
+    reconcile_tolerance: float = 1.5  # epoch s vs steps x step s: outside [1/1.5, 1.5] contradicts
+    cross_check_limit: float = 1.25  # a mode's s/step over its independent loop's: above it is flagged
+
+
+BENCH_CHECKS = BenchChecks()
+
+
+@dataclass(frozen=True)
 class BenchConfig:
     models: tuple[str, ...] = ("mlp",)
     backends: tuple[str, ...] = BACKENDS

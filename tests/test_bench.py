@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 
+from mnistx.bench import bookkeeping
 from mnistx.bench import modes as M
 from mnistx.bench import stats
 from mnistx.bench.report import compare, goals
@@ -126,10 +127,16 @@ def test_bench_end_to_end_small(tmp_path, backend, capsys):
     assert tuned["jit_compile"] == want["jit_compile"], tuned
     assert tuned["step_timing_spe"] == min(want["steps_per_execution"], 50), tuned
     assert s["accuracy"]["passed"] and code == 0, s["accuracy"]
+    for mode, r in res["models"]["mlp"]["modes"].items():  # every number explains itself
+        assert {"first_call", "epochs", "steps b=32"} <= set(r["compiles"]), (mode, r["compiles"])
+        assert not bookkeeping.compiled(r["compiles"]["epochs"]), (mode, r["compiles"])  # MLP: no recompiles
+        assert r["reconcile"]["steps"] == 1500 and r["reconcile"]["ratio"] > 0, r["reconcile"]
+        assert ("cross_check" in r) == (mode != "native"), mode
     for name in ("bench.md", "bench-epoch.png", "bench-throughput.png", "bench-overhead.png"):
         assert (tmp_path / name).stat().st_size > 0
     md = (tmp_path / "bench.md").read_text()  # --epochs 1: one timed epoch, shown as n=1, not "a (a-a)"
     assert f"| {backend} | mlp | native | " in md and " (n=1) |" in md
+    assert "Does each number explain itself?" in md and md.count(f"| {backend} | mlp | keras-") >= 4
     assert main(["bench", "compare", str(tmp_path / "bench.json"), str(tmp_path / "bench.json")]) == 0
     assert f"| {backend} | mlp | native |" in capsys.readouterr().out
 

@@ -14,6 +14,10 @@ its functions for those raise errors.NotSupported; reports list them, never as f
     gpu_peak_bytes() -> int | None  peak GPU memory since start (None on CPU)
     gradients(model, xs, objective) -> (value, [d/d weight], [d/d each float input or None])
     native_trainer(model, loss_fn, lr, batch_size) -> NativeTrainer  (the framework's own training loop)
+    compilations() -> dict          cumulative graph builds in this process since the first call:
+                                    {"compiles": n, "graph_breaks": m}: XLA compiles (jax), tf.function
+                                    traces (tensorflow), dynamo graphs and graph breaks (torch); {} where
+                                    nothing compiles (numpy, openvino). Diff two calls around a timed region.
     data_parallel(n) -> Replicas    the framework's own data-parallel engine over n devices
                                     (mnistx/backends/distribute/: DataParallel, MirroredStrategy, DDP)
 """
@@ -28,7 +32,7 @@ from mnistx.config import ALL_BACKENDS
 from mnistx.errors import MnistxError
 
 FUNCTIONS = ("versions", "device", "threads", "sync", "set_tf32", "gpu_peak_bytes", "gradients",
-             "native_trainer", "has_gpu", "data_parallel")
+             "native_trainer", "has_gpu", "data_parallel", "compilations")
 NAME = keras.backend.backend()
 if NAME not in ALL_BACKENDS:
     raise MnistxError(f"KERAS_BACKEND={NAME} is not supported by mnistx; use {', '.join(ALL_BACKENDS)}")
@@ -45,6 +49,7 @@ gradients = _impl.gradients
 native_trainer = _impl.native_trainer
 has_gpu = _impl.has_gpu
 data_parallel = _impl.data_parallel
+compilations = _impl.compilations
 
 
 def describe() -> dict:

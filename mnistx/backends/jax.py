@@ -75,6 +75,8 @@ class NativeTrainer:
     Any model and loss: `loss_fn(y, outputs)` (a Keras loss: its ops are jax ops here); inputs
     are a list of arrays in the model's input order."""
 
+    epoch_loop = "compiled"  # train_epoch: one lax.scan (bench reconciles epochs with steps by it)
+
     path = "jax.jit + lax.scan"  # the loop recorded beside every number (torch: cuda-graph / torch.compile / eager)
     graph_error = None
 
@@ -152,3 +154,23 @@ def data_parallel(n: int):
     from mnistx.backends.distribute.jax import Replicas
 
     return Replicas(n)
+
+
+_COUNTS = {"compiles": 0, "traces": 0}
+
+
+def _listen(event, duration_secs, **_):
+    from jax._src import dispatch
+
+    if event == dispatch.BACKEND_COMPILE_EVENT:
+        _COUNTS["compiles"] += 1
+    elif event == dispatch.JAXPR_TRACE_EVENT:
+        _COUNTS["traces"] += 1
+
+
+def compilations() -> dict:
+    """XLA backend compiles and jaxpr traces in this process since the first call (a cache hit counts nothing)."""
+    if not _COUNTS.get("listening"):
+        jax.monitoring.register_event_duration_secs_listener(_listen)
+        _COUNTS["listening"] = 1
+    return {"compiles": _COUNTS["compiles"], "traces": _COUNTS["traces"], "graph_breaks": 0}

@@ -70,6 +70,8 @@ class NativeTrainer:
 
     Any model and loss: `loss_fn(y, outputs)` (a Keras loss); inputs are a list of arrays."""
 
+    epoch_loop = "compiled"  # train_epoch: one tf.function loop (bench reconciles epochs with steps by it)
+
     path = "tf.function (XLA)"  # the loop recorded beside every number (torch: cuda-graph / torch.compile / eager)
     graph_error = None
 
@@ -133,3 +135,25 @@ def data_parallel(n: int):
     from mnistx.backends.distribute.tensorflow import Replicas
 
     return Replicas(n)
+
+
+_COUNTS = {"compiles": 0}
+
+
+def compilations() -> dict:
+    """tf.function traces (a new concrete function: a new graph, compiled again under XLA) in this
+    process since the first call; a call that reuses a traced graph counts nothing. tf.data's own
+    functions (Dataset_*, rebuilt by every fit's input pipeline) are not the model's and are left out."""
+    if "hooked" not in _COUNTS:
+        from tensorflow.python.eager.polymorphic_function import tracing_compilation as tc
+
+        create = tc._create_concrete_function
+
+        def counted(function_type, type_context, func_graph, tracing_options):
+            if not str(getattr(tracing_options, "name", "")).startswith("Dataset_"):
+                _COUNTS["compiles"] += 1
+            return create(function_type, type_context, func_graph, tracing_options)
+
+        tc._create_concrete_function = counted
+        _COUNTS["hooked"] = True
+    return {"compiles": _COUNTS["compiles"], "graph_breaks": 0}

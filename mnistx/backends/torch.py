@@ -83,6 +83,8 @@ class NativeTrainer:
     state; `graph_error` says why.
     """
 
+    epoch_loop = "python"  # train_epoch: a Python loop of compiled steps (bench reconciles epochs with steps by it)
+
     WARMUP = 3  # eager steps on a side stream before capture (cuDNN/cuBLAS autotuning, allocator)
 
     def __init__(self, model, loss_fn, learning_rate: float = 1e-3, batch_size: int = 32, compile: bool = True,
@@ -242,3 +244,11 @@ def data_parallel(n: int):
     from mnistx.backends.distribute.torch import Replicas
 
     return Replicas(n)
+
+
+def compilations() -> dict:
+    """torch.compile (dynamo) graphs built and graph breaks in this process; 0 when nothing is compiled."""
+    from torch._dynamo.utils import counters
+
+    return {"compiles": int(counters["stats"].get("unique_graphs", 0)),
+            "graph_breaks": int(sum(counters["graph_break"].values()))}

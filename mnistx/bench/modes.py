@@ -80,11 +80,13 @@ def take(xs: list, sl) -> list:
 
 class _Stamps(keras.callbacks.Callback):
     """perf_counter after each train batch (a batch = steps_per_execution steps), after the
-    loss is pulled to the host, which waits for the device."""
+    loss is pulled to the host, which waits for the device. mark() runs once, right after stamp
+    number `mark_at` (where the timed intervals begin)."""
 
-    def __init__(self):
+    def __init__(self, mark=None, mark_at: int = 0):
         super().__init__()
         self.stamps: list[float] = []
+        self._mark, self._mark_at = mark, mark_at
 
     def on_train_begin(self, logs=None):
         self.stamps.append(time.perf_counter())
@@ -92,6 +94,8 @@ class _Stamps(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         float((logs or {}).get("loss", 0.0))  # sync: the value must exist before the clock reads
         self.stamps.append(time.perf_counter())
+        if self._mark and len(self.stamps) - 1 == self._mark_at:
+            self._mark()
 
 
 class KerasMode:
@@ -134,7 +138,7 @@ class KerasMode:
                        verbose=0, shuffle=False)
         return time.perf_counter() - start  # fit returns host floats: the device is done
 
-    def step_times(self, x, y, n: int, warmup: int) -> list[float]:
+    def step_times(self, x, y, n: int, warmup: int, mark=None) -> list[float]:
         """Seconds per step at self.batch_size: stamp intervals / steps per stamp.
 
         A stamp comes after each execution of steps_per_execution steps. Executions longer than
@@ -152,10 +156,27 @@ class KerasMode:
         need = warm + max(math.ceil(n / per), 3 if per > 1 else n)
         stamps_per_epoch = max(1, min(len(y) // (self.batch_size * per), need))
         size = stamps_per_epoch * per * self.batch_size
-        stamps = _Stamps()
+        stamps = _Stamps(mark, mark_at=warm)
         self.model.fit(pack_inputs(self.model, take(x, slice(size))), self.task.keras_y(y[:size]), batch_size=self.batch_size,
                        epochs=math.ceil(need / stamps_per_epoch), verbose=0, shuffle=False, callbacks=[stamps])
         return intervals(stamps.stamps, skip=warm, per=per)
+
+    def cross_check_times(self, x, y, n: int, warmup: int, mark=None) -> list[float]:
+        """The independent check: seconds per model.train_on_batch call at self.batch_size, under the
+        mode's jit_compile (one step per call), timed by the same harness (returns host floats: synced)."""
+        from mnistx.bench.stats import time_calls
+
+        self.task.compile(self.model, self.lr, **{**self.kw, "steps_per_execution": 1})
+        bs = self.batch_size
+        batches = [(pack_inputs(self.model, take(x, slice(i * bs, (i + 1) * bs))), self.task.keras_y(y[i * bs:(i + 1) * bs]))
+                   for i in range(max(1, min(len(y) // bs, n + warmup)))]
+        it = iter(range(10**9))
+
+        def step():
+            xb, yb = batches[next(it) % len(batches)]
+            return self.model.train_on_batch(xb, yb)
+
+        return time_calls(step, n, warmup, sync=lambda v: v, mark=mark)
 
 
 class NativeMode:
@@ -170,6 +191,7 @@ class NativeMode:
         compiled = getattr(self.trainer, "compiled", True)  # jax.jit / tf.function(jit_compile) always
         return {"jit_compile": compiled, "steps_per_execution": None,
                 "loop": type(self.trainer).__module__ if self.trainer else None,
+                "epoch_loop": getattr(self.trainer, "epoch_loop", None),
                 "path": getattr(self.trainer, "path", None), "graph_error": getattr(self.trainer, "graph_error", None)}
 
     def prepare(self, x, y) -> float:
@@ -195,7 +217,7 @@ class NativeMode:
         self.trainer.write_back()
         return elapsed
 
-    def step_times(self, x, y, n: int, warmup: int) -> list[float]:
+    def step_times(self, x, y, n: int, warmup: int, mark=None) -> list[float]:
         from mnistx.bench.stats import time_calls
 
         bs = self.batch_size
@@ -206,7 +228,7 @@ class NativeMode:
             xb, yb = batches[next(it) % len(batches)]
             return self.trainer.train_step(xb, yb)
 
-        times = time_calls(step, n, warmup, sync=lambda v: v)  # train_step returns a host float
+        times = time_calls(step, n, warmup, sync=lambda v: v, mark=mark)  # train_step returns a host float
         self.trainer.write_back()
         return times
 

@@ -56,6 +56,7 @@ def markdown(summary: dict) -> str:
         ratio = f"{r['keras_over_native']:.2f}" if r["keras_over_native"] else "-"
         acc_text = "-" if a["accuracy"] is None else f"{a['accuracy']:.4f}" + (" (out of band)" if a["in_band"] is False else "")
         epoch = spread_text({"median": r["epoch_s"], "p5": r["epoch_p5"], "p95": r["epoch_p95"], "n": r.get("epoch_n")})
+        epoch += " (recompiled)" if "epochs" in r.get("recompiled_regions", ()) else ""
         lines.append(f"| {r['backend']} | {r['model']} | {r['mode']} | {epoch} | {r['step32_ms']:.3f} | "
                      f"{r['first_call_s']:.2f} | {jit_text(r)} | {ratio} | {a['loss']:.4f} | {acc_text} |")
     for a in summary["accuracy"]["rows"]:
@@ -66,6 +67,7 @@ def markdown(summary: dict) -> str:
     if unsupported:  # below the table, not in its timing column
         lines += ["", *[f"- {b} ({model}): training not supported by {b} ({why}); inference is timed below."
                         for b, model, why in unsupported]]
+    lines += explain_table(summary["summary"])
     lines += ["", "Steady train step, ms (median, p5-p95):", "",
               "| backend | model | mode | " + " | ".join(f"b={b}" for b in summary["config"]["step_batch_sizes"]) + " |",
               "|---|---|---|" + "---|" * len(summary["config"]["step_batch_sizes"])]
@@ -105,6 +107,30 @@ def markdown(summary: dict) -> str:
                   f"{g['slowest_best_over_fastest_best']:.2f} (goal <= 2); fastest epoch "
                   f"{g['fastest_epoch_s']:.2f} s (goal <= 0.75 s)."]
     return "\n".join(lines) + "\n"
+
+
+def _ratio(v) -> str:
+    return "-" if v is None or v != v else f"{v:.2f}"
+
+
+def explain_table(rows: list[dict]) -> list[str]:
+    """Does each number explain itself (mnistx/bench/bookkeeping.py)? One row per mode."""
+    out = ["", "Does each number explain itself? compiles = graphs built inside the timed regions (epochs, "
+           "steps, cross-check; counted after warm-up; the first call's are expected and not counted); "
+           "epoch / steps = the epoch over steps x the steady step (fused: the epoch runs as one compiled loop "
+           "or several steps per execution, so it may be faster than its per-call steps, never slower); "
+           "x check = the mode's s/step (epoch / steps) over a plain model.train_on_batch loop timed by "
+           "the same harness, flagged above 1.25.", "",
+           "| backend | model | mode | compiles (timed) | graph breaks (first call) | epoch / steps | x check | flags |",
+           "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        rec = _ratio(r.get("reconcile_ratio")) + (" (fused)" if r.get("fused_epoch") else "")
+        where = f" ({', '.join(r['recompiled_regions'])})" if r.get("recompiled_regions") else ""
+        gb = r.get("first_call_graph_breaks")
+        out.append(f"| {r['backend']} | {r['model']} | {r['mode']} | {r.get('timed_compiles', '-')}{where} | "
+                   f"{'-' if gb is None else gb} | {rec} | {_ratio(r.get('cross_check_ratio'))} | "
+                   f"{'; '.join(r.get('flags') or []) or 'none'} |")
+    return out
 
 
 def epoch_plot(summary: dict) -> Figure:

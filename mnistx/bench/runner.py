@@ -7,11 +7,17 @@ Result schema (bench.json, "mnistx.bench/1"):
                   peak_rss_bytes, gpu_peak_bytes, models: name -> {params, build_seconds,
                   modes: mode -> {settings{jit_compile, steps_per_execution}, first_call_seconds,
                   steps: batch -> stats (s/step), epoch: stats (s), epoch_samples,
-                  test_accuracy_after_epoch} | {error} | {not_supported: reason} (an inference-only
+                  test_accuracy_after_epoch, compiles: region -> {compiles, traces?, graph_breaks}
+                  (region: first_call[ b=N], epochs, steps b=N, cross-check; only after warm-up),
+                  cross_check_steps: stats (s/step of a train_on_batch loop; keras modes),
+                  reconcile{ratio, fused, reconciled, ...}, cross_check{ratio, flagged, ...},
+                  flags: [why a number does not explain itself]} | {error} | {not_supported: reason} (an inference-only
                   backend), inference: batch -> stats + images_per_s}}
                 or {error, log_tail} when the child failed or the backend is not installed
   accuracy      rows {backend, model, mode, accuracy, in_band}; band; passed
-  summary       rows {backend, model, mode, epoch_s, step32_ms, keras_over_native}
+  summary       rows {backend, model, mode, epoch_s, step32_ms, keras_over_native, timed_compiles,
+                  recompiled_regions, first_call_graph_breaks, reconcile_ratio, fused_epoch,
+                  cross_check_ratio, flags}
 """
 
 from __future__ import annotations
@@ -58,8 +64,24 @@ def summary_rows(backends: dict) -> list[dict]:
                              "step32_ms": 1000 * r["steps"].get("32", {}).get("median", float("nan")),
                              "first_call_s": r["first_call_seconds"],
                              "jit_compile": r["settings"]["jit_compile"], "path": r["settings"].get("path"),
-                             "keras_over_native": e / native if native else None})
+                             "keras_over_native": e / native if native else None, **_explained(r)})
     return rows
+
+
+def _explained(r: dict) -> dict:
+    """What makes a row trustworthy (mnistx/bench/bookkeeping.py): graphs built inside timed
+    regions, the first call's graph breaks, epoch / (steps x step), x its cross-check, the flags."""
+    from mnistx.bench.bookkeeping import compiled
+
+    counts = r.get("compiles") or {}
+    timed = {k: v for k, v in counts.items() if not k.startswith("first_call")}
+    return {"timed_compiles": sum(v.get("compiles", 0) for v in timed.values()),
+            "recompiled_regions": sorted(k for k, v in timed.items() if compiled(v)),
+            "first_call_graph_breaks": counts.get("first_call", {}).get("graph_breaks"),
+            "reconcile_ratio": (r.get("reconcile") or {}).get("ratio"),
+            "fused_epoch": (r.get("reconcile") or {}).get("fused"),
+            "cross_check_ratio": (r.get("cross_check") or {}).get("ratio"),
+            "flags": list(r.get("flags") or [])}
 
 
 def _jobs(cfg: BenchConfig, workdir: Path, present, data_path, progress) -> list[dict]:

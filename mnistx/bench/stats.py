@@ -29,11 +29,14 @@ def spread_text(s: dict, scale: float = 1.0, digits: int = 2) -> str:
 
 
 def time_calls(fn: Callable[[], object], n: int, warmup: int, sync: Callable[[object], object],
-               clock: Callable[[], float] = time.perf_counter) -> list[float]:
+               clock: Callable[[], float] = time.perf_counter, mark: Callable[[], object] | None = None) -> list[float]:
     """Call fn warmup + n times; sync each result before reading the clock; return the n timed
-    durations (warm-up calls are run, synced and discarded)."""
+    durations (warm-up calls are run, synced and discarded). mark() runs once where the timed part
+    begins (the worker snapshots compile counters there)."""
     for _ in range(warmup):
         sync(fn())
+    if mark:
+        mark()
     out = []
     for _ in range(n):
         start = clock()

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from mnistx import backends, losses, models, runs
+from mnistx.bench import bookkeeping
 from mnistx.bench import modes as M
 from mnistx.bench.stats import peak_rss_bytes, summarize, time_calls
 from mnistx.errors import one_line
@@ -85,27 +86,67 @@ def bench_model(job: dict, cfg: dict, progress) -> dict:
 
 
 def _bench_mode(mode, model, init, task, x, y, ex, ey, cfg) -> dict:
+    """One mode at every step batch size; each timed region records the compiles inside it
+    (bookkeeping.delta), the epoch is reconciled with its steps and cross-checked (keras modes:
+    a plain train_on_batch loop timed by the same harness)."""
     from mnistx.backends._common import pack_inputs
 
-    r = {"steps": {}}
-    for bs in sorted(set(cfg["step_batch_sizes"]) | {cfg["batch_size"]}):
+    r = {"steps": {}, "compiles": {}}
+
+    def counted(region, fn):
+        """fn(mark) -> value; records the compiles from mark() (or the start) to the end in region."""
+        box = {"before": backends.compilations()}
+        value = fn(lambda: box.update(before=backends.compilations()))
+        r["compiles"][region] = bookkeeping.delta(box["before"], backends.compilations())
+        return value
+
+    bs_main = cfg["batch_size"]
+    for bs in sorted(set(cfg["step_batch_sizes"]) | {bs_main}):
         m = M.make(mode, model, init, bs, task)
-        first = m.prepare(x, y)  # tracing / compilation + the first steps, untimed below
-        if bs == cfg["batch_size"]:  # the worksheet's batch size: first call and whole epochs
+        first = counted("first_call" if bs == bs_main else f"first_call b={bs}", lambda mark: m.prepare(x, y))
+        if bs == bs_main:  # the worksheet's batch size: first call and whole epochs
             r["first_call_seconds"] = first
-            epochs = []
-            for _ in range(cfg["epochs"]):
-                m.reset()
-                epochs.append(m.epoch(x, y))
+
+            def epochs(mark):
+                out = []
+                for _ in range(cfg["epochs"]):
+                    m.reset()
+                    out.append(m.epoch(x, y))
+                return out
+
+            times = counted("epochs", epochs)
             task.compile(model, 1e-3)  # evaluate with the same loss and metrics in every mode
             ev = model.evaluate(pack_inputs(model, ex), task.keras_y(ey), batch_size=256, verbose=0, return_dict=True)
-            r.update(epoch=summarize(epochs), epoch_samples=len(y), test_loss_after_epoch=float(ev["loss"]),
+            r.update(epoch=summarize(times), epoch_samples=len(y), test_loss_after_epoch=float(ev["loss"]),
                      test_accuracy_after_epoch=float(ev["accuracy"]) if "accuracy" in ev else None)
         if bs in cfg["step_batch_sizes"]:  # last: keras modes may recompile for step timing
-            r["steps"][str(bs)] = summarize(m.step_times(x, y, cfg["timed_steps"], cfg["warmup_steps"]))
-        if bs == cfg["batch_size"]:
+            r["steps"][str(bs)] = summarize(counted(f"steps b={bs}", lambda mark: m.step_times(
+                x, y, cfg["timed_steps"], cfg["warmup_steps"], mark)))
+        if bs == bs_main:
             r["settings"] = m.settings
+            check = getattr(m, "cross_check_times", None)
+            if check:
+                r["cross_check_steps"] = summarize(counted("cross-check", lambda mark: check(
+                    x, y, cfg["timed_steps"], cfg["warmup_steps"], mark)))
+    _explain(r, mode, bs_main, cfg["step_batch_sizes"])
     return r
+
+
+def _explain(r: dict, mode: str, batch_size: int, step_sizes) -> None:
+    """Reconcile the epoch with steps x step time; compare with the cross-check; list the flags."""
+    if "epoch" not in r:
+        return
+    keras_fit = mode != "native"
+    steps = bookkeeping.epoch_steps(r["epoch_samples"], batch_size, partial_batch=keras_fit)
+    if str(batch_size) in r["steps"]:
+        st = r.get("settings", {})
+        fused = st.get("epoch_loop") == "compiled" or (st.get("steps_per_execution") or 1) > 1
+        r["reconcile"] = bookkeeping.reconcile(r["epoch"]["median"], steps, r["steps"][str(batch_size)]["median"],
+                                               fused=fused)
+    if "cross_check_steps" in r:
+        r["cross_check"] = bookkeeping.cross_check(r["epoch"]["median"] / steps, r["cross_check_steps"]["median"],
+                                                   "model.train_on_batch loop")
+    r["flags"] = bookkeeping.flags(r)
 
 
 def run(workdir: str | Path) -> None:

@@ -18,6 +18,9 @@ its functions for those raise errors.NotSupported; reports list them, never as f
                                     {"compiles": n, "graph_breaks": m}: XLA compiles (jax), tf.function
                                     traces (tensorflow), dynamo graphs and graph breaks (torch); {} where
                                     nothing compiles (numpy, openvino). Diff two calls around a timed region.
+    op_profile(fn, n, top) -> str | None  the framework profiler's top ops by own CPU time over n
+                                    calls of fn (torch.profiler); None where it has no such table
+                                    (benchmarks/profile_step.py falls back to cProfile)
     data_parallel(n) -> Replicas    the framework's own data-parallel engine over n devices
                                     (mnistx/backends/distribute/: DataParallel, MirroredStrategy, DDP)
 """
@@ -32,7 +35,8 @@ from mnistx.config import ALL_BACKENDS
 from mnistx.errors import MnistxError
 
 FUNCTIONS = ("versions", "device", "threads", "sync", "set_tf32", "gpu_peak_bytes", "gradients",
-             "native_trainer", "has_gpu", "data_parallel", "compilations")
+             "native_trainer", "has_gpu", "data_parallel", "compilations",
+             "op_profile")
 NAME = keras.backend.backend()
 if NAME not in ALL_BACKENDS:
     raise MnistxError(f"KERAS_BACKEND={NAME} is not supported by mnistx; use {', '.join(ALL_BACKENDS)}")
@@ -50,6 +54,7 @@ native_trainer = _impl.native_trainer
 has_gpu = _impl.has_gpu
 data_parallel = _impl.data_parallel
 compilations = _impl.compilations
+op_profile = _impl.op_profile
 
 
 def describe() -> dict:

@@ -174,3 +174,8 @@ def compilations() -> dict:
         jax.monitoring.register_event_duration_secs_listener(_listen)
         _COUNTS["listening"] = 1
     return {"compiles": _COUNTS["compiles"], "traces": _COUNTS["traces"], "graph_breaks": 0}
+
+
+def op_profile(fn, n: int, top: int = 25):
+    """No per-op table from this framework here: None (benchmarks/profile_step.py uses cProfile)."""
+    return None

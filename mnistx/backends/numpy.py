@@ -65,3 +65,8 @@ def data_parallel(n: int):
 
 def compilations() -> dict:
     return {}  # nothing is compiled: every op runs as it is called
+
+
+def op_profile(fn, n: int, top: int = 25):
+    """No per-op table from this framework here: None (benchmarks/profile_step.py uses cProfile)."""
+    return None

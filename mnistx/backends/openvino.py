@@ -63,3 +63,8 @@ def data_parallel(n: int):
 
 def compilations() -> dict:
     return {}  # not counted: OpenVINO compiles per input shape inside predict (inference only here)
+
+
+def op_profile(fn, n: int, top: int = 25):
+    """No per-op table from this framework here: None (benchmarks/profile_step.py uses cProfile)."""
+    return None

@@ -157,3 +157,8 @@ def compilations() -> dict:
         tc._create_concrete_function = counted
         _COUNTS["hooked"] = True
     return {"compiles": _COUNTS["compiles"], "graph_breaks": 0}
+
+
+def op_profile(fn, n: int, top: int = 25):
+    """No per-op table from this framework here: None (benchmarks/profile_step.py uses cProfile)."""
+    return None

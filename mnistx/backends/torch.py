@@ -76,8 +76,10 @@ class NativeTrainer:
       cuda-graph     (GPU) the whole step -- forward, backward, capturable Adam -- captured once as
                      a CUDA graph on static input buffers and replayed per full batch; one launch
                      per step instead of a chain of small kernels from Python
-      torch.compile  forward + loss through torch.compile (2-core CPU: 1.25 s per MLP epoch
-                     against 2.1 s eager)
+      torch.compile  the whole step compiled: forward + loss (its backward compiled with it by
+                     AOTAutograd) and the KerasAdam update (a second compiled graph, state built
+                     eagerly first so the graph never rebuilds); 2-core CPU MLP epoch 1.46 s
+                     against 3.05 s with only the forward compiled (benchmarks/results/torch-profile-cpu.txt)
       eager          where compiling fails (no C++ compiler, a model torch.compile cannot trace)
     A capture that fails falls back to torch.compile/eager from the same weights and fresh Adam
     state; `graph_error` says why.
@@ -95,6 +97,10 @@ class NativeTrainer:
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.device = self.params[0].device if self.params else _device()
         self.opt = self._adam()
+        self._opt_step = self.opt.step
+        if compile:
+            self.opt.init_state()
+            self._opt_step = torch.compile(self.opt.step)
         self.graphs = self.device.type == "cuda" if graphs is None else graphs
         self.graph_error: str | None = None
         self._graph = None
@@ -108,10 +114,7 @@ class NativeTrainer:
 
     def reset(self) -> None:
         """Start again from the Keras model's current weights with fresh Adam state."""
-        if self._graph is None:
-            self.opt.state.clear()
-        else:
-            _zero_state(self.opt)  # the graph holds these tensors: zero them, never replace them
+        _zero_state(self.opt)  # in place: a CUDA graph or the compiled Adam holds these tensors
 
     def _loss(self, xs, y):
         from mnistx.backends._common import pack_inputs
@@ -167,7 +170,13 @@ class NativeTrainer:
             loss = self._loss(xs, y)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        self.opt.step()
+        try:
+            self._opt_step()
+        except Exception:  # the compiled update failed before changing anything: run it eager
+            if self._opt_step == self.opt.step:
+                raise
+            self._opt_step = self.opt.step
+            self.opt.step()
         return loss.detach()
 
     def _tensors(self, xs, y):
@@ -199,15 +208,22 @@ class KerasAdam(torch.optim.Optimizer):
         super().__init__(params, {"lr": lr, "beta_1": beta_1, "beta_2": beta_2, "eps": eps})
 
     @torch.no_grad()
+    def init_state(self) -> None:
+        """Moments and step count for every parameter now (a compiled step then never builds them)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if not self.state[p]:
+                    self.state[p].update(m=torch.zeros_like(p), v=torch.zeros_like(p),
+                                         step=torch.zeros((), dtype=p.dtype, device=p.device))
+
+    @torch.no_grad()
     def step(self, closure=None):
         for group in self.param_groups:
             ps = [p for p in group["params"] if p.grad is not None]
             if not ps:
                 continue
+            self.init_state()
             for p in ps:
-                if not self.state[p]:
-                    self.state[p].update(m=torch.zeros_like(p), v=torch.zeros_like(p),
-                                         step=torch.zeros((), dtype=p.dtype, device=p.device))
                 self.state[p]["step"].add_(1)
             ms, vs = [self.state[p]["m"] for p in ps], [self.state[p]["v"] for p in ps]
             t, b1, b2 = self.state[ps[0]]["step"], group["beta_1"], group["beta_2"]
@@ -252,3 +268,13 @@ def compilations() -> dict:
 
     return {"compiles": int(counters["stats"].get("unique_graphs", 0)),
             "graph_breaks": int(sum(counters["graph_break"].values()))}
+
+
+def op_profile(fn, n: int, top: int = 25) -> str:
+    """torch.profiler over n calls of fn: the top ops and compiled regions by own CPU time (a table)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(n):
+            fn()
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=top)

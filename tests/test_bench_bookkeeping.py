@@ -83,3 +83,41 @@ def test_a_planted_recompilation_is_counted_and_marked():
     assert B.compiled(planted), planted
     flags = B.flags({"compiles": {"first_call": {"compiles": 5}, "steps b=32": steady, "epochs": planted}})
     assert len(flags) == 1 and flags[0].startswith("epochs: ") and "inside the timed region" in flags[0], flags
+
+
+class _PlantedTrainer:
+    """A native trainer whose fused epoch loop costs `fused_s` and each step `step_s` (sleeps)."""
+
+    batch_size, epoch_loop = 32, "compiled"
+
+    def __init__(self, fused_s: float, step_s: float):
+        self.fused_s, self.step_s = fused_s, step_s
+
+    def train_epoch(self, xs, y):
+        import time
+
+        time.sleep(self.fused_s)
+        return 0.0
+
+    def train_step(self, xs, y):
+        import time
+
+        time.sleep(self.step_s)
+        return 0.0
+
+    def reset(self):
+        pass
+
+
+@pytest.mark.parametrize("fused_s, step_s, chosen", [(0.5, 0.0, "python"), (0.0, 0.005, "compiled")])
+def test_a_fused_loop_slower_than_its_steps_is_replaced(fused_s, step_s, chosen):
+    """XLA:CPU ran ResNetBackbone's lax.scan epoch 14x slower than its own steps: the bench keeps
+    whichever loop is faster, and says which (a planted 0.5 s fused loop against instant steps)."""
+    from mnistx.bench import modes as M
+
+    model = _mlp()
+    mode = M.NativeMode(model, model.get_weights(), 32, M.Task(keras.losses.MeanSquaredError(), False))
+    mode.trainer = _PlantedTrainer(fused_s, step_s)
+    x, y = [np.zeros((320, 8), "float32")], np.zeros((320, 3), "float32")
+    mode._choose_loop(x, y)
+    assert mode.trainer.epoch_loop == chosen and mode.settings["loop_choice"]["chosen"] == chosen, mode.settings

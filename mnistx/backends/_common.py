@@ -53,3 +53,11 @@ def pack_inputs(model, xs: list):
         except (ValueError, TypeError):
             pass
     return list(xs)
+
+
+def stepped_epoch(trainer, xs, y) -> float:
+    """All full batches of (xs, y) in order, one compiled train_step call each (a Python loop);
+    the mean loss. Used where the fused epoch loop is the slower one (trainer.epoch_loop "python")."""
+    bs = trainer.batch_size
+    losses = [trainer.train_step([x[i:i + bs] for x in xs], y[i:i + bs]) for i in range(0, len(y) - bs + 1, bs)]
+    return sum(losses) / max(len(losses), 1)

@@ -21,7 +21,7 @@ import numpy as np
 
 from mnistx.backends._common import pack_inputs
 from mnistx.bench.stats import intervals
-from mnistx.config import MODES
+from mnistx.config import BENCH_CHECKS, MODES
 
 # keras-tuned, per device: the fastest settings Keras itself offers there, chosen by measurement.
 # cpu (2 cores; benchmarks/results/sweep-steps-per-execution-cpu.txt, docs/portability.md):
@@ -114,7 +114,8 @@ class KerasMode:
     @property
     def settings(self) -> dict:
         return {"jit_compile": getattr(self.model, "jit_compile", None), "steps_per_execution": self.spe,
-                "step_timing_spe": getattr(self, "step_timing_spe", self.spe), "tuned_for": self.tuned_for}
+                "step_timing_spe": getattr(self, "step_timing_spe", self.spe), "tuned_for": self.tuned_for,
+                "fit_call": getattr(self, "fit_call", None)}
 
     def prepare(self, x, y) -> float:
         """Compile, build the optimizer, run a few steps to trace; returns seconds (first call)."""
@@ -125,7 +126,13 @@ class KerasMode:
         start = time.perf_counter()
         self.model.fit(pack_inputs(self.model, take(x, slice(n))), self.task.keras_y(y[:n]), batch_size=self.batch_size, epochs=1,
                        verbose=0, shuffle=False)
-        return time.perf_counter() - start
+        first = time.perf_counter() - start
+        n = min(len(y) // self.batch_size, self.spe) * self.batch_size  # one execution, warm
+        start = time.perf_counter()
+        self.model.fit(pack_inputs(self.model, take(x, slice(n))), self.task.keras_y(y[:n]), batch_size=self.batch_size, epochs=1,
+                       verbose=0, shuffle=False)
+        self.fit_call = {"seconds": time.perf_counter() - start, "steps": n // self.batch_size}
+        return first
 
     def reset(self) -> None:
         self.model.set_weights(self.init)
@@ -192,6 +199,7 @@ class NativeMode:
         return {"jit_compile": compiled, "steps_per_execution": None,
                 "loop": type(self.trainer).__module__ if self.trainer else None,
                 "epoch_loop": getattr(self.trainer, "epoch_loop", None),
+                "loop_choice": getattr(self, "loop_choice", None),
                 "path": getattr(self.trainer, "path", None), "graph_error": getattr(self.trainer, "graph_error", None)}
 
     def prepare(self, x, y) -> float:
@@ -204,7 +212,27 @@ class NativeMode:
         self.trainer.train_step(take(x, slice(self.batch_size)), y[: self.batch_size])
         first = time.perf_counter() - start
         self.trainer.train_epoch(x, y)  # traces the whole-epoch loop where there is one
+        self._choose_loop(x, y)
         return first
+
+    def _choose_loop(self, x, y) -> None:
+        """A fused epoch loop (lax.scan, a tf.function loop) that runs slower than its own steps in a
+        Python loop is replaced by that loop (warm timings of both; the weights are reset after)."""
+        if getattr(self.trainer, "epoch_loop", None) != "compiled":
+            return
+        bs, steps = self.batch_size, len(y) // self.batch_size
+        start = time.perf_counter()
+        self.trainer.train_epoch(x, y)
+        fused = time.perf_counter() - start
+        k = max(1, min(steps, 16))
+        start = time.perf_counter()
+        for i in range(k):
+            self.trainer.train_step(take(x, slice(i * bs, (i + 1) * bs)), y[i * bs:(i + 1) * bs])
+        stepped = (time.perf_counter() - start) / k * steps
+        self.loop_choice = {"fused_epoch_s": fused, "stepped_epoch_s": stepped, "chosen": "compiled"}
+        if fused > BENCH_CHECKS.reconcile_tolerance * stepped:
+            self.trainer.epoch_loop = self.loop_choice["chosen"] = "python"
+        self.reset()
 
     def reset(self) -> None:
         self.model.set_weights(self.init)

@@ -118,13 +118,17 @@ def explain_table(rows: list[dict]) -> list[str]:
     out = ["", "Does each number explain itself? compiles = graphs built inside the timed regions (epochs, "
            "steps, cross-check; counted after warm-up; the first call's are expected and not counted); "
            "epoch / steps = the epoch over steps x the steady step (fused: the epoch runs as one compiled loop "
-           "or several steps per execution, so it may be faster than its per-call steps, never slower); "
-           "x check = the mode's s/step (epoch / steps) over a plain model.train_on_batch loop timed by "
+           "or several steps per execution, so it may be faster than its per-call steps, never slower; + s per fit "
+           "call = fit's fixed cost of one call (data adapter, iterator, callbacks), timed on one warm execution "
+           "and added to the expected epoch); "
+           "x check = the mode's s/step ((epoch - fit's fixed cost) / steps) over a plain model.train_on_batch loop timed by "
            "the same harness, flagged above 1.25.", "",
            "| backend | model | mode | compiles (timed) | graph breaks (first call) | epoch / steps | x check | flags |",
            "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         rec = _ratio(r.get("reconcile_ratio")) + (" (fused)" if r.get("fused_epoch") else "")
+        rec += f" (+{r['stated_extra_s']:.2f} s per fit call)" if r.get("stated_extra_s") else ""
+        rec += " (per-step loop: the fused one was slower)" if r.get("epoch_loop") == "python-chosen" else ""
         where = f" ({', '.join(r['recompiled_regions'])})" if r.get("recompiled_regions") else ""
         gb = r.get("first_call_graph_breaks")
         out.append(f"| {r['backend']} | {r['model']} | {r['mode']} | {r.get('timed_compiles', '-')}{where} | "

@@ -138,14 +138,16 @@ def _explain(r: dict, mode: str, batch_size: int, step_sizes) -> None:
         return
     keras_fit = mode != "native"
     steps = bookkeeping.epoch_steps(r["epoch_samples"], batch_size, partial_batch=keras_fit)
+    st, extra = r.get("settings", {}), 0.0
     if str(batch_size) in r["steps"]:
-        st = r.get("settings", {})
+        step_s = r["steps"][str(batch_size)]["median"]
         fused = st.get("epoch_loop") == "compiled" or (st.get("steps_per_execution") or 1) > 1
-        r["reconcile"] = bookkeeping.reconcile(r["epoch"]["median"], steps, r["steps"][str(batch_size)]["median"],
-                                               fused=fused)
-    if "cross_check_steps" in r:
-        r["cross_check"] = bookkeeping.cross_check(r["epoch"]["median"] / steps, r["cross_check_steps"]["median"],
-                                                   "model.train_on_batch loop")
+        if st.get("fit_call"):  # fit's fixed cost per call (data adapter, iterator, callbacks), stated
+            extra = max(0.0, st["fit_call"]["seconds"] - st["fit_call"]["steps"] * step_s)
+        r["reconcile"] = bookkeeping.reconcile(r["epoch"]["median"], steps, step_s, extra_s=extra, fused=fused)
+    if "cross_check_steps" in r:  # per step, fit's fixed cost per call taken out
+        r["cross_check"] = bookkeeping.cross_check((r["epoch"]["median"] - extra) / steps,
+                                                   r["cross_check_steps"]["median"], "model.train_on_batch loop")
     r["flags"] = bookkeeping.flags(r)
 
 

@@ -78,8 +78,8 @@ class NativeTrainer:
                      per step instead of a chain of small kernels from Python
       torch.compile  the whole step compiled: forward + loss (its backward compiled with it by
                      AOTAutograd) and the KerasAdam update (a second compiled graph, state built
-                     eagerly first so the graph never rebuilds); 2-core CPU MLP epoch 1.46 s
-                     against 3.05 s with only the forward compiled (benchmarks/results/torch-profile-cpu.txt)
+                     eagerly first so the graph never rebuilds); 2-core CPU MLP epoch 1.12-1.46x
+                     faster than with the update eager (benchmarks/results/torch-native-adam-cpu.txt)
       eager          where compiling fails (no C++ compiler, a model torch.compile cannot trace)
     A capture that fails falls back to torch.compile/eager from the same weights and fresh Adam
     state; `graph_error` says why.

@@ -109,15 +109,15 @@ class _PlantedTrainer:
         pass
 
 
-@pytest.mark.parametrize("fused_s, step_s, chosen", [(0.5, 0.0, "python"), (0.0, 0.005, "compiled")])
+@pytest.mark.parametrize("fused_s, step_s, chosen", [(0.3, 0.0, "python"), (0.0, 0.005, "compiled")])
 def test_a_fused_loop_slower_than_its_steps_is_replaced(fused_s, step_s, chosen):
     """XLA:CPU ran ResNetBackbone's lax.scan epoch 14x slower than its own steps: the bench keeps
-    whichever loop is faster, and says which (a planted 0.5 s fused loop against instant steps)."""
+    whichever loop is faster, and says which (a planted 0.3 s fused loop against instant steps)."""
     from mnistx.bench import modes as M
 
     model = _mlp()
     mode = M.NativeMode(model, model.get_weights(), 32, M.Task(keras.losses.MeanSquaredError(), False))
     mode.trainer = _PlantedTrainer(fused_s, step_s)
     x, y = [np.zeros((320, 8), "float32")], np.zeros((320, 3), "float32")
-    mode._choose_loop(x, y)
+    assert mode._choose_loop(x, y) == chosen
     assert mode.trainer.epoch_loop == chosen and mode.settings["loop_choice"]["chosen"] == chosen, mode.settings

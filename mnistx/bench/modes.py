@@ -211,28 +211,34 @@ class NativeMode:
         self.trainer = backends.native_trainer(self.model, self.task.loss_fn, self.lr, self.batch_size)
         self.trainer.train_step(take(x, slice(self.batch_size)), y[: self.batch_size])
         first = time.perf_counter() - start
-        self.trainer.train_epoch(x, y)  # traces the whole-epoch loop where there is one
-        self._choose_loop(x, y)
+        if self._choose_loop(x, y) == "compiled":
+            self.trainer.train_epoch(x, y)  # traces the whole-epoch loop at the timed shape
         return first
 
-    def _choose_loop(self, x, y) -> None:
+    LOOP_PROBE_STEPS = 16  # batches the fused loop and the stepped loop are compared on
+
+    def _choose_loop(self, x, y) -> str | None:
         """A fused epoch loop (lax.scan, a tf.function loop) that runs slower than its own steps in a
-        Python loop is replaced by that loop (warm timings of both; the weights are reset after)."""
+        Python loop is replaced by that loop: both timed warm on the first LOOP_PROBE_STEPS batches
+        (the fused one compiled for that length first), the weights reset after. Returns the loop."""
         if getattr(self.trainer, "epoch_loop", None) != "compiled":
-            return
-        bs, steps = self.batch_size, len(y) // self.batch_size
+            return getattr(self.trainer, "epoch_loop", None)
+        bs = self.batch_size
+        k = max(1, min(len(y) // bs, self.LOOP_PROBE_STEPS))
+        px, py = take(x, slice(k * bs)), y[:k * bs]
+        self.trainer.train_epoch(px, py)  # compile the fused loop at this length
         start = time.perf_counter()
-        self.trainer.train_epoch(x, y)
+        self.trainer.train_epoch(px, py)
         fused = time.perf_counter() - start
-        k = max(1, min(steps, 16))
         start = time.perf_counter()
         for i in range(k):
             self.trainer.train_step(take(x, slice(i * bs, (i + 1) * bs)), y[i * bs:(i + 1) * bs])
-        stepped = (time.perf_counter() - start) / k * steps
-        self.loop_choice = {"fused_epoch_s": fused, "stepped_epoch_s": stepped, "chosen": "compiled"}
+        stepped = time.perf_counter() - start
+        self.loop_choice = {"steps": k, "fused_s": fused, "stepped_s": stepped, "chosen": "compiled"}
         if fused > BENCH_CHECKS.reconcile_tolerance * stepped:
             self.trainer.epoch_loop = self.loop_choice["chosen"] = "python"
         self.reset()
+        return self.trainer.epoch_loop
 
     def reset(self) -> None:
         self.model.set_weights(self.init)

@@ -80,6 +80,7 @@ class NativeTrainer:
     def path(self) -> str:
         """The loop recorded beside every number (torch: cuda-graph / torch.compile / eager)."""
         return "tf.function (XLA)" if self.epoch_loop == "compiled" else "tf.function (XLA) per step"
+
     def __init__(self, model, loss_fn, learning_rate: float = 1e-3, batch_size: int = 32):
         self.model, self.loss_fn, self.lr, self.batch_size = model, loss_fn, learning_rate, batch_size
         self.weights = [v.value for v in model.trainable_variables]  # the tf.Variables themselves

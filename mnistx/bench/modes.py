@@ -78,6 +78,20 @@ def take(xs: list, sl) -> list:
     return [x[sl] for x in xs]
 
 
+def cycle_times(call, batches: list, n: int, warmup: int, mark=None) -> list[float]:
+    """Seconds per call(xb, yb) over `batches` in turn (warm-up first, then n timed; mark() where
+    the timed calls begin). call must return a host value (a float or numpy): the device is synced."""
+    from mnistx.bench.stats import time_calls
+
+    it = iter(range(10**9))
+
+    def step():
+        xb, yb = batches[next(it) % len(batches)]
+        return call(xb, yb)
+
+    return time_calls(step, n, warmup, sync=lambda v: v, mark=mark)
+
+
 class _Stamps(keras.callbacks.Callback):
     """perf_counter after each train batch (a batch = steps_per_execution steps), after the
     loss is pulled to the host, which waits for the device. mark() runs once, right after stamp
@@ -171,19 +185,11 @@ class KerasMode:
     def cross_check_times(self, x, y, n: int, warmup: int, mark=None) -> list[float]:
         """The independent check: seconds per model.train_on_batch call at self.batch_size, under the
         mode's jit_compile (one step per call), timed by the same harness (returns host floats: synced)."""
-        from mnistx.bench.stats import time_calls
-
         self.task.compile(self.model, self.lr, **{**self.kw, "steps_per_execution": 1})
         bs = self.batch_size
         batches = [(pack_inputs(self.model, take(x, slice(i * bs, (i + 1) * bs))), self.task.keras_y(y[i * bs:(i + 1) * bs]))
                    for i in range(max(1, min(len(y) // bs, n + warmup)))]
-        it = iter(range(10**9))
-
-        def step():
-            xb, yb = batches[next(it) % len(batches)]
-            return self.model.train_on_batch(xb, yb)
-
-        return time_calls(step, n, warmup, sync=lambda v: v, mark=mark)
+        return cycle_times(self.model.train_on_batch, batches, n, warmup, mark)
 
 
 class NativeMode:
@@ -252,17 +258,9 @@ class NativeMode:
         return elapsed
 
     def step_times(self, x, y, n: int, warmup: int, mark=None) -> list[float]:
-        from mnistx.bench.stats import time_calls
-
         bs = self.batch_size
         batches = [(take(x, slice(i * bs, (i + 1) * bs)), y[i * bs:(i + 1) * bs]) for i in range(max(1, len(y) // bs))]
-        it = iter(range(10**9))
-
-        def step():
-            xb, yb = batches[next(it) % len(batches)]
-            return self.trainer.train_step(xb, yb)
-
-        times = time_calls(step, n, warmup, sync=lambda v: v, mark=mark)  # train_step returns a host float
+        times = cycle_times(self.trainer.train_step, batches, n, warmup, mark)  # train_step returns a host float
         self.trainer.write_back()
         return times
 

@@ -128,7 +128,7 @@ def explain_table(rows: list[dict]) -> list[str]:
     for r in rows:
         rec = _ratio(r.get("reconcile_ratio")) + (" (fused)" if r.get("fused_epoch") else "")
         rec += f" (+{r['stated_extra_s']:.2f} s per fit call)" if r.get("stated_extra_s") else ""
-        rec += " (per-step loop: the fused one was slower)" if r.get("epoch_loop") == "python-chosen" else ""
+        rec += " (per-step loop: the fused one was slower)" if r.get("loop_replaced") else ""
         where = f" ({', '.join(r['recompiled_regions'])})" if r.get("recompiled_regions") else ""
         gb = r.get("first_call_graph_breaks")
         out.append(f"| {r['backend']} | {r['model']} | {r['mode']} | {r.get('timed_compiles', '-')}{where} | "

@@ -81,8 +81,7 @@ def _explained(r: dict) -> dict:
             "reconcile_ratio": (r.get("reconcile") or {}).get("ratio"),
             "fused_epoch": (r.get("reconcile") or {}).get("fused"),
             "stated_extra_s": (r.get("reconcile") or {}).get("extra_s"),
-            "epoch_loop": ((r.get("settings") or {}).get("epoch_loop") or "") + (
-                "-chosen" if ((r.get("settings") or {}).get("loop_choice") or {}).get("chosen") == "python" else ""),
+            "loop_replaced": ((r.get("settings") or {}).get("loop_choice") or {}).get("chosen") == "python",
             "cross_check_ratio": (r.get("cross_check") or {}).get("ratio"),
             "flags": list(r.get("flags") or [])}
 

@@ -128,11 +128,11 @@ def _bench_mode(mode, model, init, task, x, y, ex, ey, cfg) -> dict:
             if check:
                 r["cross_check_steps"] = summarize(counted("cross-check", lambda mark: check(
                     x, y, cfg["timed_steps"], cfg["warmup_steps"], mark)))
-    _explain(r, mode, bs_main, cfg["step_batch_sizes"])
+    _explain(r, mode, bs_main)
     return r
 
 
-def _explain(r: dict, mode: str, batch_size: int, step_sizes) -> None:
+def _explain(r: dict, mode: str, batch_size: int) -> None:
     """Reconcile the epoch with steps x step time; compare with the cross-check; list the flags."""
     if "epoch" not in r:
         return

@@ -17,7 +17,7 @@ Result schema (bench.json, "mnistx.bench/1"):
   accuracy      rows {backend, model, mode, accuracy, in_band}; band; passed
   summary       rows {backend, model, mode, epoch_s, step32_ms, keras_over_native, timed_compiles,
                   recompiled_regions, first_call_graph_breaks, reconcile_ratio, fused_epoch,
-                  cross_check_ratio, flags}
+                  stated_extra_s, loop_replaced, cross_check_ratio, flags}
 """
 
 from __future__ import annotations

@@ -5,8 +5,11 @@
     done = spawn.run_children(jobs, ...)               backend -> ChildResult (exit code, log tail)
     loaded, failed = collect(done, load)               load(backend) reads what that child wrote
 
-A child reads DIR/config.json (probe: DIR/probe.json) written by its parent, and writes its
-result files into DIR. KINDS says which function runs each kind of child.
+A child reads its settings from DIR/config.json (probe: DIR/probe.json), written by its parent
+with write(DIR, settings) and read back with read(DIR, Type): one typed dataclass per kind of
+child, below (TYPES says which). A model spec is a string in the user's settings (`settings.model`)
+and the parsed spec dict in `Prepared.model`; never both under one key. The child writes its result
+files into DIR. KINDS says which function runs each kind of child.
 
 A child that exited badly, or whose files cannot be read, becomes one line in `failed`:
 "failed: <why it ended or what could not be read>: <the exception it printed>".
@@ -14,19 +17,151 @@ A child that exited badly, or whose files cannot be read, becomes one line in `f
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+
+from mnistx import runs
+from mnistx.config import BenchConfig, ConvergeConfig, ParityConfig, Tier, TrainConfig
 from mnistx.errors import MnistxError
 
 ENTRY = "_child"
 KINDS = {  # kind -> (module, function): what each child runs, in that backend's process
     "probe": ("mnistx.probe", "run"),  # build the model once: spec, reference weights
     "parity": ("mnistx.parity.worker", "run"),  # forward, trace, gradients, trajectory, checkpoints
-    "parity-dp": ("mnistx.parity.data_parallel", "run"),  # the trajectory on N devices
+    "parity-dp": ("mnistx.parity.dp_worker", "run_trajectory"),  # the trajectory on N devices
     "bench": ("mnistx.bench.worker", "run"),  # every mode timed on one backend
-    "bench-scaling": ("mnistx.bench.scaling", "run"),  # one mode on 1 or N devices
-    "compare": ("mnistx.compare", "worker"),  # train + introspect one column
+    "bench-scaling": ("mnistx.bench.scaling_worker", "time_fits"),  # one mode on 1 or N devices
+    "compare": ("mnistx.compare_worker", "train_column"),  # train + introspect one column
     "converge": ("mnistx.converge.worker", "run"),  # every seed of the full recipe on one backend
     "info": ("mnistx.info", "describe_child"),  # this backend's versions and devices (no DIR)
 }
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What prepare() hands every child of a job (mnistx/prepare.py Job.shared)."""
+    model: dict  # the parsed spec, modelspec.ModelSpec.to_json()
+    loss: dict  # {name, from_logits, compiled, why}
+    inputs: str  # path of work/inputs.npz
+    reference: str  # path of the reference .weights.h5 every backend loads
+    info: dict  # what the probe found (models.describe + output shapes)
+    label: str = ""  # bench: the model's row label
+
+    @property
+    def out_last(self) -> int:
+        """The first output's last dimension (1 for a scalar output)."""
+        return (self.info["output_shapes"][0] or [1])[-1]
+
+
+@dataclass(frozen=True)
+class ProbeChild:  # kind "probe": build the model once (mnistx/probe.py)
+    model: dict  # the parsed spec
+    seed: int
+    loss: str | None  # --loss, checked by name
+    int_high: int | None
+    seq_len: int | None
+    image_size: int | None
+    edge_cases: bool
+    plant_layer: str | None  # refused here when it names no layer with weights
+    init_seeds: tuple[int, ...]  # converge: one set of initial weights per seed
+    download_mnist: bool  # the probe fetches MNIST through Keras into DIR/mnist.npz
+
+
+@dataclass(frozen=True)
+class ParityChild:  # kinds "parity" and "parity-dp" (mnistx/parity/worker.py, dp_worker.py)
+    settings: ParityConfig
+    job: Prepared
+    backends: tuple[str, ...]  # every backend compared, in report order (the planted one last)
+    checkpoint_tiers: dict[str, Tier]  # tf32.tier_key(tier) -> tier: float32's and TF32's
+    trace_indices: tuple[int, ...] | None = None  # the second trace: the samples that differ most
+    checkpoint_pass_of: str | None = None  # --sequential: load the checkpoints in this work folder
+
+
+@dataclass(frozen=True)
+class BenchChild:  # kinds "bench" and "bench-scaling" (mnistx/bench/worker.py, scaling_worker.py)
+    settings: BenchConfig
+    jobs: tuple[Prepared, ...]  # every model, prepared once; scaling times the first
+
+
+@dataclass(frozen=True)
+class CompareChild:  # kind "compare": train + introspect one column (mnistx/compare_worker.py)
+    train: TrainConfig
+    data: str | None  # the data file the children read (None: Keras's MNIST download)
+    out: str  # the compare folder: runs/<backend>/ go under it
+    image_index: int
+    inputs: str  # data | synthetic
+    loss: str | None
+    int_high: int | None
+    from_run: str | None = None  # inference-only columns: the trained run they introspect
+
+
+@dataclass(frozen=True)
+class ConvergeChild:  # kind "converge": every seed on one backend (mnistx/converge/worker.py)
+    settings: ConvergeConfig
+    job: Prepared
+    seeds: tuple[int, ...]
+    init: dict[str, str]  # seed -> its initial .weights.h5
+    planted_backend: str | None  # the self-test's backend (lr or epsilon changed), else None
+
+
+TYPES = {"probe": ProbeChild, "parity": ParityChild, "parity-dp": ParityChild, "bench": BenchChild,
+         "bench-scaling": BenchChild, "compare": CompareChild, "converge": ConvergeChild}
+
+
+def _file(cls) -> str:
+    return "probe.json" if cls is ProbeChild else "config.json"
+
+
+def write(workdir, settings) -> Path:
+    """Write a child's settings (one of the types above) to DIR/config.json (probe: probe.json)."""
+    cls = type(settings)
+    assert cls in TYPES.values(), cls
+    return runs.write_json(Path(workdir) / _file(cls), {"type": cls.__name__, **dataclasses.asdict(settings)})
+
+
+def read(workdir, cls):
+    """The settings write() wrote, as `cls` again (tuples, tiers and nested settings rebuilt)."""
+    path = Path(workdir) / _file(cls)
+    raw = runs.read_json(path)
+    if raw.pop("type", None) != cls.__name__:
+        raise MnistxError(f"{path}: not a {cls.__name__} (written by another kind of job?)")
+    try:
+        return _decode(cls, raw)
+    except (TypeError, ValueError) as exc:
+        raise MnistxError(f"{path}: {exc}") from None
+
+
+def start(workdir, cls) -> tuple[Path, object]:
+    """In a child: honour $MNISTX_FAULT (spawn.raise_injected_fault), then (DIR, its settings as cls)."""
+    from mnistx import spawn
+
+    spawn.raise_injected_fault(workdir)
+    return Path(workdir), read(workdir, cls)
+
+
+def _decode(tp, v):
+    """v (JSON: dicts, lists, scalars) as type tp: dataclasses, tuple[X, ...], dict[K, V], X | None."""
+    if v is None:
+        return None
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        unknown = set(v) - set(hints)
+        if unknown:
+            raise ValueError(f"{tp.__name__} has no field {', '.join(sorted(unknown))}")
+        return tp(**{k: _decode(hints[k], x) for k, x in v.items()})
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (types.UnionType, typing.Union):
+        kept = [a for a in args if a is not type(None)]
+        return _decode(kept[0], v) if len(kept) == 1 else v
+    if origin is tuple:
+        return tuple(_decode(args[0], x) for x in v) if args[-1] is Ellipsis else \
+            tuple(_decode(a, x) for a, x in zip(args, v))
+    if origin is dict:
+        return {k: _decode(args[1], x) for k, x in v.items()}
+    return v
 
 
 def argv(kind: str, workdir=None) -> list[str]:

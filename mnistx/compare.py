@@ -16,34 +16,9 @@ import time
 from pathlib import Path
 
 from mnistx import children, runs, spawn
-from mnistx.config import BACKENDS, INFERENCE_BACKENDS, BenchConfig, CompareConfig, IntrospectConfig, ParityConfig
+from mnistx.config import BACKENDS, INFERENCE_BACKENDS, BenchConfig, CompareConfig, ParityConfig
 from mnistx.data import resolve_for_children
 from mnistx.errors import MnistxError
-
-
-def worker(workdir) -> None:
-    """Child: train on this backend and introspect, write <backend>.json. An inference-only backend
-    (numpy, openvino) loads the first training backend's run (cfg["from_run"]) and introspects it."""
-    import keras
-
-    from mnistx import backends, data, train
-    from mnistx.config import TrainConfig
-    from mnistx.introspect import introspect_run
-
-    workdir, cfg, _ = spawn.child_start(workdir)
-    me = keras.backend.backend()
-    cannot = backends.UNSUPPORTED.get("training")
-    run_dir = Path(cfg["from_run"] if cannot else Path(cfg["out"]) / "runs" / me)
-    metrics = None if cannot else train.train_any(TrainConfig(**cfg["train"]), run_dir, cfg["data"], cfg["inputs"],
-                                                  cfg["loss"], cfg["int_high"])
-    raw = None if (run_dir / "eval.npz").is_file() else data.load(cfg["data"])
-    figures = Path(cfg["out"]) / "runs" / f"introspect-{me}" if cannot else run_dir / f"introspect-{me}"
-    intro = introspect_run(run_dir, raw, figures, IntrospectConfig(image_index=cfg["image_index"]))
-    meta = runs.read_json(run_dir / "meta.json")
-    if cannot:  # this column's own environment; the weights are the trainer's
-        meta = {**backends.describe(), "jit_compile": "-", "trained_on": meta.get("backend")}
-    runs.write_json(workdir / f"{me}.json", {"metrics": metrics, "introspect": intro, "meta": meta,
-                                             "run_dir": str(run_dir), "inference_only": cannot})
 
 
 def default_backends() -> tuple[str, ...]:
@@ -58,10 +33,8 @@ def _run_columns(cfg: CompareConfig, names, out: Path, data, progress, from_run=
     workdir.mkdir(parents=True, exist_ok=True)
     for b in names:
         (workdir / f"{b}.json").unlink(missing_ok=True)
-    runs.write_json(workdir / "config.json", {"train": dataclasses.asdict(cfg.train), "data": data,
-                                              "out": str(out), "image_index": cfg.image_index,
-                                              "inputs": cfg.inputs, "loss": cfg.loss, "int_high": cfg.int_high,
-                                              "from_run": from_run})
+    children.write(workdir, children.CompareChild(cfg.train, data, str(out), cfg.image_index, cfg.inputs,
+                                                  cfg.loss, cfg.int_high, from_run))
     present = [b for b in names if spawn.installed(b)]
     cols = {b: {"status": "missing", "reason": f"not installed ({spawn.install_hint(b)})"}
             for b in names if b not in present}

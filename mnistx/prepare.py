@@ -39,9 +39,10 @@ class Job:
     def inputs_path(self) -> Path:
         return self.workdir / "inputs.npz"
 
-    def child_config(self) -> dict:
-        return {"model": self.spec.to_json(), "loss": self.loss, "inputs": str(self.inputs_path),
-                "reference": str(self.reference), "info": self.info}
+    def shared(self, label: str = "") -> children.Prepared:
+        """What every child of this job reads: the parsed spec, loss, inputs and reference paths."""
+        return children.Prepared(self.spec.to_json(), self.loss, str(self.inputs_path), str(self.reference),
+                                 self.info, label)
 
 
 def read_data(spec: modelspec.ModelSpec, data_path) -> tuple[dict | None, str]:
@@ -51,7 +52,7 @@ def read_data(spec: modelspec.ModelSpec, data_path) -> tuple[dict | None, str]:
     local = resolve_path(data_path)
     if local is None:
         return None, "keras.datasets.mnist"
-    if local.is_dir() or spec.kind == "registry":
+    if local.is_dir() or spec.on_mnist:
         raw = data.load(local)  # MNIST: IDX folder or Keras-layout .npz, with MNIST's checks
         return {"x_train": raw.x_train, "y_train": raw.y_train, "x_test": raw.x_test,
                 "y_test": raw.y_test}, raw.source
@@ -64,7 +65,7 @@ def choose_loss(spec, info: dict, loss: str | None, kind: str) -> dict:
         return {"name": info["compiled_loss"], "compiled": True, "why": "the model's own compile() loss"}
     if loss:
         return {"name": loss, "from_logits": not probs, "why": "--loss"}
-    if spec.kind == "registry":
+    if spec.on_mnist:
         return {"name": "categorical_crossentropy", "from_logits": False, "why": "the worksheet's loss"}
     out_last = (info["output_shapes"][0] or [1])[-1]
     guess = I.guess_loss(kind, probs, out_last)
@@ -104,8 +105,8 @@ def fit_job(spec, info: dict, arrays: dict | None, source: str, n_eval: int, n_t
     return data, choose_loss(spec, info, loss, kind)
 
 
-def run_probe(cfg: dict, workdir: Path, backend: str, timeout_s: float, progress) -> dict:
-    runs.write_json(workdir / "probe.json", cfg)
+def run_probe(cfg: children.ProbeChild, workdir: Path, backend: str, timeout_s: float, progress) -> dict:
+    children.write(workdir, cfg)
     progress(f"  probing the model in {backend} (input/output spec, reference weights)")
     res = spawn.run_children({backend: children.argv("probe", workdir)},
                              workdir / "logs-probe", timeout_s, progress=progress)[backend]  # never silent
@@ -136,18 +137,16 @@ def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data",
     for flag, v in (("--seq-len", seq_len), ("--image-size", image_size)):
         if v is not None and v < 1:
             raise MnistxError(f"{flag} must be at least 1, not {v}")
-    cfg = {"model": spec.to_json(), "seed": seed, "loss": loss, "int_high": int_high,
-           "seq_len": seq_len, "image_size": image_size,
-           "download_mnist": inputs == "data" and arrays is None}
-    if cfg["download_mnist"]:
+    cfg = children.ProbeChild(spec.to_json(), seed, loss, int_high, seq_len, image_size, edge_cases,
+                              plant_layer, tuple(init_seeds), inputs == "data" and arrays is None)
+    if cfg.download_mnist:
         from mnistx.data import check_download
 
         progress(f"  MNIST from {check_download()}")  # unreachable and not cached: one line, no child
     fastest = [b for b in ("jax", "torch", "tensorflow") if b in present]  # import time
-    cfg.update(edge_cases=edge_cases, plant_layer=plant_layer, init_seeds=list(init_seeds))
     info = run_probe(cfg, workdir, (fastest or present)[0], timeout_s, progress)
     info["edge_cases"] = edge_cases
-    if cfg["download_mnist"]:
+    if cfg.download_mnist:
         arrays = I.read_npz(workdir / "mnist.npz")
     data, choice = fit_job(spec, info, arrays, source, n_eval, n_train, seed, loss)
     data.save(workdir / "inputs.npz")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistx import runs
+from mnistx import children, runs
 from mnistx.errors import MnistxError
 
 
@@ -45,31 +45,33 @@ def inspect(model, int_high: int | None = None, seq_len: int | None = None, imag
     return info
 
 
-def probe(cfg: dict, workdir: Path) -> dict:
+def probe(cfg, workdir: Path) -> dict:
+    """Build the model (cfg: children.ProbeChild); write spec.json, the reference weights (and
+    each seed's initial weights, MNIST when it is downloaded) into workdir."""
     import keras
 
     from mnistx import losses, models
 
-    keras.utils.set_random_seed(cfg["seed"])
-    model = models.build_spec(cfg["model"])
-    if cfg.get("loss"):
-        losses.check_name(cfg["loss"])
-    info = inspect(model, cfg.get("int_high"), cfg.get("seq_len"), cfg.get("image_size"), bool(cfg.get("edge_cases")))
-    if cfg.get("plant_layer"):  # before any child computes: a name that is not a layer is bad input
+    keras.utils.set_random_seed(cfg.seed)
+    model = models.build_spec(cfg.model)
+    if cfg.loss:
+        losses.check_name(cfg.loss)
+    info = inspect(model, cfg.int_high, cfg.seq_len, cfg.image_size, cfg.edge_cases)
+    if cfg.plant_layer:  # before any child computes: a name that is not a layer is bad input
         from mnistx.layer_trace import traced_layers
 
         weighted = [p for p, layer in traced_layers(model) if layer.weights]
-        if cfg["plant_layer"] not in weighted:
+        if cfg.plant_layer not in weighted:
             shown = ", ".join(weighted[:8]) + (f" ... ({len(weighted)} in all)" if len(weighted) > 8 else "")
-            raise MnistxError(f"--plant-layer {cfg['plant_layer']}: no layer with weights by that path; "
+            raise MnistxError(f"--plant-layer {cfg.plant_layer}: no layer with weights by that path; "
                               f"layers with weights: {shown}")
     with runs.atomic_path(workdir / "reference.weights.h5") as tmp:
         model.save_weights(tmp)
-    for seed in cfg.get("init_seeds") or []:  # converge: one set of initial weights per seed, shared
+    for seed in cfg.init_seeds:  # converge: one set of initial weights per seed, shared
         keras.utils.set_random_seed(seed)
         with runs.atomic_path(workdir / f"init-{seed}.weights.h5") as tmp:
-            models.build_spec(cfg["model"]).save_weights(tmp)
-    if cfg.get("download_mnist"):
+            models.build_spec(cfg.model).save_weights(tmp)
+    if cfg.download_mnist:
         from mnistx.data import load
 
         raw = load(None)
@@ -82,9 +84,8 @@ def probe(cfg: dict, workdir: Path) -> dict:
 def run(workdir) -> None:
     """Child entry (`mnistx _child probe DIR`): errors become probe.error + exit code 2."""
     workdir = Path(workdir)
-    cfg = runs.read_json(workdir / "probe.json")
     try:
-        probe(cfg, workdir)
+        probe(children.read(workdir, children.ProbeChild), workdir)
     except MnistxError as exc:
         runs.write_text(workdir / "probe.error", str(exc))
         sys.exit(2)

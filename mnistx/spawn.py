@@ -95,15 +95,6 @@ def raise_injected_fault(workdir=None) -> None:
     raise MnistxError(f"fault injected for {backend} by ${FAULT_ENV} (a testing aid)", exit_code=3)
 
 
-def child_start(workdir) -> tuple[Path, dict, str]:
-    """In a child: honour $MNISTX_FAULT, read the parent's config.json; (workdir, config, backend)."""
-    from mnistx.runs import read_json
-
-    raise_injected_fault(workdir)
-    workdir = Path(workdir)
-    return workdir, read_json(workdir / "config.json"), os.environ.get("KERAS_BACKEND", "")
-
-
 def import_path() -> str:
     """PYTHONPATH for a child: this mnistx's own folder first (unless it is a site-packages
     folder, already on the path), the working folder last, then the parent's own entries. With
@@ -137,6 +128,7 @@ class ChildResult:
     seconds: float
     log: str  # path of the child's combined stdout/stderr
     timed_out: bool = False
+    limit_s: float | None = None  # the timeout it ran under (the reason names it, not the elapsed time)
 
     @property
     def ok(self) -> bool:
@@ -164,7 +156,7 @@ class ChildResult:
         if self.returncode is None:
             return f"not installed ({install_hint(self.backend)})"
         if self.timed_out:
-            return f"timed out after {self.seconds:.0f} s"
+            return f"timed out after {self.limit_s if self.limit_s is not None else self.seconds:.0f} s"
         if self.returncode < 0:
             import signal
 
@@ -250,7 +242,7 @@ def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel
                     fh.close()
                     del running[backend]
                     res = ChildResult(backend, proc.returncode, elapsed, str(log_dir / f"{backend}.log"),
-                                      timed_out)
+                                      timed_out, timeout_s)
                     results[backend] = res
                     if on_done:
                         on_done(res)

@@ -2,10 +2,8 @@
 with its own engine (mnistx/backends/distribute/) on 1 and on N devices, the per-device batch held
 fixed (the global batch grows with N), and the parent reports samples/s, speed-up and efficiency.
 
-Child: `mnistx _child bench-scaling DIR`, one per (backend, devices), started by
-mnistx/devices.py (torch: N processes under torchrun; rank 0 writes <backend>-x<n>.json).
-Each timed repeat is one Replicas.fit over `scaling_steps` global batches (Keras's fit on JAX and
-TensorFlow, the DDP loop on torch), synced, after WARMUP_FITS untimed fits (tracing, compilation).
+This is the parent side (run_scaling, efficiency_rows, markdown); the child that times the fits,
+one per (backend, devices), is scaling_worker.py.
 
 scaling.json ("mnistx.scaling/1"): config, host, results: backend -> "n" -> {engine, devices,
 processes, versions, jit_compile, rows: [{per_device_batch, global_batch, step_seconds (stats),
@@ -18,65 +16,13 @@ import time
 from pathlib import Path
 
 from mnistx import children, devices, runs, spawn
-from mnistx.bench.stats import spread_text, summarize
+from mnistx.bench.stats import spread_text
 from mnistx.config import BACKENDS, BenchConfig
 
 SCHEMA = "mnistx.scaling/1"
 # untimed fits first: the first traces and compiles; on JAX with one device the second compiled
 # again (measured: 110, 50, then 1.6 ms/step), which made one repeat in five 20x slower
 WARMUP_FITS = 2
-
-
-def run(workdir) -> None:
-    """The child: time Replicas.fit for each per-device batch size on this process's n devices."""
-    import os
-
-    from mnistx.spawn import child_start
-
-    workdir, cfg, _ = child_start(workdir)
-    n = int(os.environ[devices.DEVICES_ENV])
-    from mnistx import backends  # first framework work: TensorFlow makes its logical devices now
-
-    replicas = backends.data_parallel(n)
-    import keras
-    import numpy as np
-
-    from mnistx import losses, models
-    from mnistx.backends._common import pack_inputs
-    from mnistx.inputs import Inputs
-
-    me, job = keras.backend.backend(), cfg["jobs"][0]
-    say = (lambda msg: print(f"[{me}] {msg}", flush=True)) if replicas.rank == 0 else (lambda msg: None)
-    say(f"{n} device(s): {replicas.engine} over {', '.join(replicas.devices)}")
-    data = Inputs.load(job["inputs"])
-    out_last = (job["info"]["output_shapes"][0] or [1])[-1]
-    y_all = losses.shape_labels(data.train_y, job["loss"], out_last)
-    with replicas.scope():
-        model = models.build_spec(job["model"])
-        model.load_weights(job["reference"])
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=losses.make(job["loss"], model))
-    init = model.get_weights()
-    out = {**backends.describe(), "engine": replicas.engine, "devices": replicas.devices,
-           "processes": replicas.world, "jit_compile": model.jit_compile, "rows": []}
-    for b in cfg["step_batch_sizes"]:
-        g, steps = b * n, cfg["scaling_steps"]
-        take = np.arange(g * steps) % len(y_all)
-        xs, y = pack_inputs(model, [x[take] for x in data.train_x]), y_all[take]
-        model.set_weights(init)
-        times = []
-        for r in range(WARMUP_FITS + cfg["scaling_repeats"]):
-            start = time.perf_counter()
-            replicas.fit(model, xs, y, g)
-            times.append((time.perf_counter() - start) / steps)
-        times = times[WARMUP_FITS:]
-        stats = summarize(times)
-        out["rows"].append({"per_device_batch": b, "global_batch": g, "steps": steps,
-                            "step_seconds": stats, "samples_per_s": g / stats["median"]})
-        say(f"per-device batch {b} (global {g}): {g / stats['median']:,.0f} samples/s, "
-            f"{spread_text(stats, 1e3)} ms/step")
-    if replicas.rank == 0:
-        runs.write_json(Path(workdir) / f"{me}-x{n}.json", out)
-    replicas.close()
 
 
 def efficiency_rows(results: dict, n: int) -> list[dict]:
@@ -125,15 +71,14 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_scaling(cfg: BenchConfig, out_dir, jobs: list[dict], workdir: Path, progress=print) -> dict:
+def run_scaling(cfg: BenchConfig, out_dir, jobs: list, workdir: Path, progress=print) -> dict:
     """Children for n = 1 and n = cfg.devices per installed training backend; writes
     scaling.json and scaling.md into out_dir; returns the summary."""
     n = cfg.devices
     trainers = [b for b in cfg.backends if b in BACKENDS and spawn.installed(b)]  # run_bench checked: not empty
     import dataclasses
 
-
-    runs.write_json(workdir / "config.json", {**dataclasses.asdict(cfg), "jobs": jobs[:1]})
+    children.write(workdir, children.BenchChild(cfg, tuple(jobs[:1])))
     start, results = time.perf_counter(), {}
     for k in sorted({1, n}):
         argvs, envs = devices.launch_all(trainers, k, children.argv("bench-scaling", workdir))
@@ -143,7 +88,7 @@ def run_scaling(cfg: BenchConfig, out_dir, jobs: list[dict], workdir: Path, prog
         loaded, failed = children.collect(done, lambda b: runs.read_json(workdir / f"{b}-x{k}.json"), trainers)
         for b in trainers:
             results.setdefault(b, {})[str(k)] = loaded.get(b) or {"error": failed[b], "log_tail": done[b].tail(8)}
-    summary = {"schema": SCHEMA, "model": jobs[0]["label"], "devices": n, "config": dataclasses.asdict(cfg),
+    summary = {"schema": SCHEMA, "model": jobs[0].label, "devices": n, "config": dataclasses.asdict(cfg),
                "host": runs.environment(), "results": results, "rows": efficiency_rows(results, n),
                "wall_seconds": time.perf_counter() - start}
     out_dir = Path(out_dir)

@@ -58,7 +58,7 @@ def run_converge(cfg: ConvergeConfig, out_dir, data_path=None, progress=print) -
     present = [b for b in cfg.backends if spawn.installed(b)]
     missing = {b: f"not installed ({spawn.install_hint(b)})" for b in cfg.backends if b not in present}
     seeds = tuple(range(1, cfg.seeds + 1))
-    n_train, n_eval = sizes(cfg, modelspec.parse(cfg.model).kind == "registry")
+    n_train, n_eval = sizes(cfg, modelspec.parse(cfg.model).on_mnist)
     progress(f"mnistx converge: {cfg.model}, {cfg.seeds} seeds x {cfg.epochs} epochs on "
              f"{', '.join(present) or 'no installed backend'} -> {out_dir}")
     job = prepare(cfg.model, out_dir / "work", present or cfg.backends, data_path, cfg.inputs, n_eval, n_train,
@@ -66,12 +66,8 @@ def run_converge(cfg: ConvergeConfig, out_dir, data_path=None, progress=print) -
                   cfg.image_size, init_seeds=seeds)
     workdir = job.workdir
     planted = present[-1] if (cfg.plant_lr_factor != 1.0 or cfg.plant_epsilon is not None) else None
-    child_cfg = {**job.child_config(), "seeds": list(seeds), "epochs": cfg.epochs, "batch_size": cfg.batch_size,
-                 "learning_rate": cfg.learning_rate, "dtype_policy": cfg.dtype_policy,
-                 "init": {str(s): str(workdir / f"init-{s}.weights.h5") for s in seeds},
-                 "planted_backend": planted, "plant_lr_factor": cfg.plant_lr_factor,
-                 "plant_epsilon": cfg.plant_epsilon}
-    runs.write_json(workdir / "config.json", child_cfg)
+    children.write(workdir, children.ConvergeChild(
+        cfg, job.shared(), seeds, {str(s): str(workdir / f"init-{s}.weights.h5") for s in seeds}, planted))
     steps = -(-len(job.inputs.train_y) // cfg.batch_size)
     progress(f"  {len(job.inputs.train_y)} training samples ({steps} steps of batch {cfg.batch_size} per epoch), "
              f"{len(job.inputs.eval_y)} test samples; policy {cfg.dtype_policy}; children "

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from mnistx import runs, spawn
+from mnistx import children, runs
 from mnistx.inputs import Inputs
 
 
@@ -38,35 +38,35 @@ def _progress_callback(me: str, where: str, steps: int, every_s: float = 8.0):
     return Progress()
 
 
-def train_seed(cfg: dict, data: Inputs, seed: int, where: str, me: str) -> dict:
-    """One seed's run: per-epoch train loss, test loss (and accuracy for a classifier), seconds."""
+def train_seed(cfg, data: Inputs, seed: int, where: str, me: str) -> dict:
+    """One seed's run (cfg: children.ConvergeChild): per-epoch train loss, test loss (and accuracy for a classifier), seconds."""
     import keras
 
     from mnistx import losses, models
     from mnistx.backends._common import pack_inputs
 
     keras.backend.clear_session()  # also resets the global dtype policy: set it again
-    if cfg["dtype_policy"] != "float32":
-        keras.config.set_dtype_policy(cfg["dtype_policy"])
+    settings = cfg.settings
+    if settings.dtype_policy != "float32":
+        keras.config.set_dtype_policy(settings.dtype_policy)
     keras.utils.set_random_seed(seed)
-    model = models.build_spec(cfg["model"])
-    model.load_weights(cfg["init"][str(seed)])
-    choice, out_last = cfg["loss"], (cfg["info"]["output_shapes"][0] or [1])[-1]
-    loss, ty, ey, classifier = losses.for_training(model, choice, out_last, data.train_y, data.eval_y)
-    planted = me == cfg["planted_backend"]
-    lr = cfg["learning_rate"] * (cfg["plant_lr_factor"] if planted else 1.0)
-    eps = cfg["plant_epsilon"] if planted and cfg["plant_epsilon"] is not None else 1e-7
+    model = models.build_spec(cfg.job.model)
+    model.load_weights(cfg.init[str(seed)])
+    loss, ty, ey, classifier = losses.for_training(model, cfg.job.loss, cfg.job.out_last, data.train_y, data.eval_y)
+    planted = me == cfg.planted_backend
+    lr = settings.learning_rate * (settings.plant_lr_factor if planted else 1.0)
+    eps = settings.plant_epsilon if planted and settings.plant_epsilon is not None else 1e-7
     model.compile(optimizer=keras.optimizers.Adam(lr, epsilon=eps), loss=loss,
                   metrics=["accuracy"] if classifier else [])
-    n, bs = len(data.train_y), cfg["batch_size"]
+    n, bs = len(data.train_y), settings.batch_size
     curves = {"loss": [], "test_loss": [], **({"accuracy": [], "test_accuracy": []} if classifier else {})}
     seconds = []
-    for epoch in range(cfg["epochs"]):
+    for epoch in range(settings.epochs):
         order = batch_order(seed, epoch, n)
         x = pack_inputs(model, [a[order] for a in data.train_x])
         y = keras.tree.map_structure(lambda a: a[order], ty)
         start = time.perf_counter()
-        cb = _progress_callback(me, f"{where} epoch {epoch + 1}/{cfg['epochs']}", -(-n // bs))
+        cb = _progress_callback(me, f"{where} epoch {epoch + 1}/{settings.epochs}", -(-n // bs))
         hist = model.fit(x, y, batch_size=bs, epochs=1, shuffle=False, verbose=0, callbacks=[cb]).history
         ev = model.evaluate(pack_inputs(model, data.eval_x), ey, batch_size=256, verbose=0, return_dict=True)
         seconds.append(time.perf_counter() - start)
@@ -76,7 +76,7 @@ def train_seed(cfg: dict, data: Inputs, seed: int, where: str, me: str) -> dict:
             curves["accuracy"].append(float(hist["accuracy"][-1]))
             curves["test_accuracy"].append(float(ev["accuracy"]))
         shown = f", test accuracy {ev['accuracy']:.4f}" if classifier else ""
-        print(f"[{me}] {where} epoch {epoch + 1}/{cfg['epochs']}: loss {curves['loss'][-1]:.4f}, "
+        print(f"[{me}] {where} epoch {epoch + 1}/{settings.epochs}: loss {curves['loss'][-1]:.4f}, "
               f"test loss {ev['loss']:.4f}{shown} ({seconds[-1]:.1f} s)", flush=True)
     opt = model.optimizer
     return {"seed": seed, "curves": curves, "seconds": seconds, "classifier": classifier,
@@ -91,9 +91,10 @@ def run(workdir) -> None:
 
     from mnistx import backends
 
-    workdir, cfg, me = spawn.child_start(workdir)
-    data = Inputs.load(cfg["inputs"])
-    seeds, start, out = cfg["seeds"], time.perf_counter(), []
+    workdir, cfg = children.start(workdir, children.ConvergeChild)
+    me = keras.backend.backend()
+    data = Inputs.load(cfg.job.inputs)
+    seeds, start, out = cfg.seeds, time.perf_counter(), []
     for k, seed in enumerate(seeds):
         out.append(train_seed(cfg, data, seed, f"seed {k + 1}/{len(seeds)}", me))
         took = time.perf_counter() - start

@@ -2,21 +2,19 @@
 devices by the framework's own engine (mnistx/backends/distribute/), compared with the same
 backend's single-device trajectory and across backends, on the trajectory tiers.
 
-Child: `mnistx _child parity-dp DIR`, started per backend by mnistx/devices.py (torch: N
-processes under torchrun, rank 0 writes). Writes <backend>-x<N>.npz (traj_* arrays) and .json.
-Parent: children() runs them, compare() adds the checks; both pure numpy.
+This is the parent side: children() runs one `mnistx _child parity-dp DIR` per backend (the child
+side: dp_worker.py), compare() adds the checks; pure numpy.
 """
 
 from __future__ import annotations
 
-import time
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 
-from mnistx import devices, runs, spawn
-from mnistx.children import argv as child_argv, collect
+from mnistx import devices, spawn
+from mnistx.children import ParityChild, argv as child_argv, collect
 from mnistx.parity.workfiles import load_result
 from mnistx.config import BACKENDS, Tolerances
 from mnistx.parity.checks import compare_pair
@@ -27,58 +25,21 @@ def label(backend: str, n: int) -> str:
     return f"{backend}×{n}"
 
 
-def _stem(backend: str, n: int) -> str:
+def stem(backend: str, n: int) -> str:
+    """The file stem of one data-parallel result: \"jax-x2\" (.npz and .json)."""
     return f"{backend}-x{n}"
 
 
-def run(workdir) -> None:
-    """The child: K steps of the parity trajectory on N devices, from the shared reference weights."""
-    import os
-
-    from mnistx.spawn import child_start
-
-    workdir, cfg, _ = child_start(workdir)
-    n = int(os.environ.get(devices.DEVICES_ENV, cfg["devices"]))
-    from mnistx import backends  # first framework work: TensorFlow makes its logical devices now
-
-    replicas = backends.data_parallel(n)
-    import keras
-
-    from mnistx import losses
-    from mnistx.inputs import Inputs
-    from mnistx.parity.train_twin import plant_weight, trajectory
-    from mnistx.parity.worker import fresh_model
-
-    me, t0 = keras.backend.backend(), time.perf_counter()
-    if replicas.rank == 0:
-        print(f"[{me}] data-parallel: {replicas.engine} over {', '.join(replicas.devices)}", flush=True)
-    data = Inputs.load(cfg["inputs"])
-    model = fresh_model(cfg, cfg["reference"])
-    if cfg["plant"] and me == cfg["backends"][-1]:  # the same copy the single-device child trains
-        plant_weight(model, cfg["plant"], cfg.get("plant_layer"))
-    out_last = (cfg["info"]["output_shapes"][0] or [1])[-1]
-    y = losses.shape_labels(data.train_y, cfg["loss"], out_last)
-    arrays, info = trajectory(cfg, model.get_weights(), data.train_x, y, replicas)
-    if replicas.rank == 0:
-        runs.write_npz(workdir / f"{_stem(me, n)}.npz", **arrays)
-        runs.write_json(workdir / f"{_stem(me, n)}.json", {
-            **backends.describe(), **info, "engine": replicas.engine, "devices": replicas.devices,
-            "processes": replicas.world, "global_batch": cfg["batch_size"],
-            "per_device_batch": cfg["batch_size"] // n, "seconds": time.perf_counter() - t0})
-        print(f"[{me}] data-parallel trajectory done ({time.perf_counter() - t0:.1f} s)", flush=True)
-    replicas.close()
-
-
-def children(cfg: dict, workdir: Path, present, progress) -> tuple[dict, dict, dict]:
+def children(cfg: ParityChild, workdir: Path, present, progress) -> tuple[dict, dict, dict]:
     """Run a data-parallel child per training backend; (arrays, infos, failures) by backend."""
-    n = cfg["devices"]
+    n = cfg.settings.devices
     trainers = [b for b in present if b in BACKENDS]
     jobs, envs = devices.launch_all(trainers, n, child_argv("parity-dp", workdir))
     progress(f"  data-parallel on {n} devices: {', '.join(trainers)}")
-    done = spawn.run_children(jobs, workdir / "logs-dp", cfg["timeout_s"], cfg["parallel"], progress,
+    done = spawn.run_children(jobs, workdir / "logs-dp", cfg.settings.timeout_s, cfg.settings.parallel, progress,
                               env_each=envs)
 
-    loaded, failed = collect(done, lambda b: load_result(workdir, _stem(b, n)), trainers)
+    loaded, failed = collect(done, lambda b: load_result(workdir, stem(b, n)), trainers)
     return ({b: r for b, (r, _) in loaded.items()}, {b: i for b, (_, i) in loaded.items()},
             {label(b, n): why for b, why in failed.items()})
 

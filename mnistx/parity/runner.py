@@ -32,19 +32,20 @@ def _saliency_figure(results: dict):
     return saliency_grid(first["saliency_images"], maps, first["saliency_labels"])
 
 
-def retrace(results: dict, infos: dict, verdict: dict, child_cfg: dict, workdir: Path, cfg: ParityConfig,
+def retrace(results: dict, infos: dict, verdict: dict, child_cfg: children.ParityChild, workdir: Path,
             n_eval: int, progress, outputs_tier) -> dict | None:
     """When outputs differ beyond their tier in samples the per-layer trace did not cover (it
     covers the first --activation-images), trace the samples that differ most, once more per
     backend, and put those records in place of the first (in results and infos). Returns what was
     chosen and why, with done=False when a child failed (the first trace is kept then)."""
+    cfg = child_cfg.settings
     traced = min(cfg.n_activation_images, n_eval)
     pick = locator.worst_samples(results, verdict["checks"], outputs_tier, cfg.n_activation_images, traced)
     if not pick:
         return None
     where = workdir / "retrace"
     where.mkdir(exist_ok=True)
-    runs.write_json(where / "config.json", {**child_cfg, "trace_indices": pick["indices"]})
+    children.write(where, dataclasses.replace(child_cfg, trace_indices=tuple(pick["indices"])))
     pick["why"] = (f"outputs differ beyond their tier in {pick['beyond']} samples ({', '.join(pick['pairs'])}), "
                    f"not all among the first {traced} traced: the {len(pick['indices'])} that differ most")
     progress(f"  {pick['why']}; tracing every layer on those again")
@@ -59,19 +60,19 @@ def retrace(results: dict, infos: dict, verdict: dict, child_cfg: dict, workdir:
     return pick
 
 
-def checkpoint_pass(infos: dict, child_cfg: dict, workdir: Path, cfg: ParityConfig, progress) -> None:
+def checkpoint_pass(infos: dict, child_cfg: children.ParityChild, workdir: Path, progress) -> None:
     """--sequential: each child loaded the checkpoints saved before it ran; load the rest now, one
     child per backend that ran before another (the last one already loaded every checkpoint)."""
-    order = child_cfg["backends"]
+    order = child_cfg.backends
     todo = [b for b in order[:-1] if b in infos]
     if not todo:
         return
     where = workdir / "checkpoint-pass"
     where.mkdir(exist_ok=True)
-    runs.write_json(where / "config.json", {**child_cfg, "checkpoint_pass": True, "main_workdir": str(workdir)})
+    children.write(where, dataclasses.replace(child_cfg, checkpoint_pass_of=str(workdir)))
     progress(f"  loading the checkpoints saved after {', '.join(todo)} ran (--sequential)")
     done = spawn.run_children({b: children.argv("parity", where) for b in todo},
-                              where / "logs", cfg.timeout_s, False, progress)
+                              where / "logs", child_cfg.settings.timeout_s, False, progress)
     loaded, failed = children.collect(done, lambda b: runs.read_json(where / f"{b}.json")["checkpoints"], todo)
     for b in todo:
         infos[b]["checkpoints"].update(loaded.get(b) or {o: {"error": f"the checkpoint pass {failed[b]}"}
@@ -110,13 +111,9 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
         import shutil
 
         shutil.copyfile(run_dir / "model.weights.h5", job.reference)
-    d = dataclasses.asdict(cfg)
-    d.pop("tolerances")
-    child_cfg = {**d, **job.child_config(), "backends": present,
-                 "checkpoint_tier": list(dataclasses.astuple(cfg.tolerances.checkpoint)),
-                 "checkpoint_tiers": {tf32.tier_key(t): list(dataclasses.astuple(t)) for t in
-                                      (cfg.tolerances.checkpoint, tf32.resolve(cfg.tolerances).checkpoint)}}
-    runs.write_json(workdir / "config.json", child_cfg)
+    child_cfg = children.ParityChild(cfg, job.shared(), tuple(present), {
+        tf32.tier_key(t): t for t in (cfg.tolerances.checkpoint, tf32.resolve(cfg.tolerances).checkpoint)})
+    children.write(workdir, child_cfg)
     progress(f"  {len(job.inputs.eval_y)} evaluation samples, {cfg.steps} training steps of batch "
              f"{cfg.batch_size}; children side by side: {cfg.parallel}")
     jobs = {b: children.argv("parity", workdir) for b in present}
@@ -126,10 +123,10 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     results, infos = {b: r for b, (r, _) in loaded.items()}, {b: i for b, (_, i) in loaded.items()}
     not_compared.update(failures)
     if not cfg.parallel:
-        checkpoint_pass(infos, child_cfg, workdir, cfg, progress)
+        checkpoint_pass(infos, child_cfg, workdir, progress)
     verdict, drift = tf32.judge(results, infos, cfg.tolerances, cfg.tf32, C.run_checks)  # TF32: its own tier
     judging = tf32.resolve(cfg.tolerances) if (drift or {}).get("active") else cfg.tolerances  # one set, everywhere
-    traced = retrace(results, infos, verdict, child_cfg, workdir, cfg, len(job.inputs.eval_y), progress,
+    traced = retrace(results, infos, verdict, child_cfg, workdir, len(job.inputs.eval_y), progress,
                      judging.outputs)
     if traced and traced.get("done"):  # the layers again, on the samples whose outputs differ most
         verdict, drift = tf32.judge(results, infos, cfg.tolerances, cfg.tf32, C.run_checks)
@@ -160,7 +157,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
         "tolerances": judging.as_dict(), **verdict, "tf32_drift": drift, "data_parallel": dp_section,
         "passed": verdict["passed"] and not failures and len(results) >= 2,
         "not_compared": not_compared, "environments": infos,
-        "wall_seconds": time.perf_counter() - start, "config": child_cfg}
+        "wall_seconds": time.perf_counter() - start, "config": dataclasses.asdict(child_cfg)}
     if len(results) < 2:
         summary["not_compared"]["(all)"] = "fewer than two backends produced results: nothing to compare"
     summary["files"] = report.write(summary, out_dir, _saliency_figure(results))

@@ -14,7 +14,7 @@ CURVE_WEIGHTS = 20_000  # weights sampled (seeded) to draw the per-step divergen
 SGD_LEARNING_RATE = 1e-2
 
 
-def make_optimizer(cfg: dict, twin: keras.Model) -> tuple[keras.optimizers.Optimizer, str]:
+def make_optimizer(cfg, twin: keras.Model) -> tuple[keras.optimizers.Optimizer, str]:
     """The trajectory's optimizer and a line saying which and why.
 
     auto: the model's own compiled optimizer; else Adam for the registry's models (the
@@ -22,14 +22,14 @@ def make_optimizer(cfg: dict, twin: keras.Model) -> tuple[keras.optimizers.Optim
     gradient that is float noise on both backends (1e-9 vs -1e-9) moves a weight by +-lr in
     opposite directions: on deep networks that, not the backends' arithmetic, dominates the
     trajectory (docs/portability.md has the measurement). SGD moves each weight by lr * g."""
-    name = cfg.get("optimizer", "auto")
+    name = cfg.settings.optimizer
     if name == "auto" and getattr(twin, "optimizer", None) is not None and getattr(twin, "compiled", False):
         opt = keras.optimizers.deserialize(keras.optimizers.serialize(twin.optimizer))
         return opt, f"the model's compiled {type(opt).__name__}"
     if name == "auto":
-        name = "adam" if cfg["model"]["kind"] == "registry" else "sgd"
+        name = "adam" if cfg.job.model["kind"] == "registry" else "sgd"
     if name == "adam":
-        return keras.optimizers.Adam(cfg["learning_rate"]), f"Adam(learning_rate={cfg['learning_rate']:g})"
+        return keras.optimizers.Adam(cfg.settings.learning_rate), f"Adam(learning_rate={cfg.settings.learning_rate:g})"
     if name == "sgd":
         return keras.optimizers.SGD(SGD_LEARNING_RATE), f"SGD(learning_rate={SGD_LEARNING_RATE:g})"
     raise SystemExit(f"unknown optimizer {name}")
@@ -78,9 +78,9 @@ def _run(twin, weights, opt_init, xs, y, cfg, pick, step=None) -> dict:
     twin.set_weights(weights)
     for v, value in zip(twin.optimizer.variables, opt_init):  # iterations, slots; learning rate kept
         v.assign(value)
-    n, bs = len(keras.tree.flatten(y)[0]), cfg["batch_size"]
+    n, bs = len(keras.tree.flatten(y)[0]), cfg.settings.batch_size
     loss_k, curve = [], []
-    for k in range(cfg["steps"]):
+    for k in range(cfg.settings.steps):
         idx = np.arange(k * bs, (k + 1) * bs) % n
         batch = pack_inputs(twin, [x[idx] for x in xs])
         yb = keras.tree.map_structure(lambda a: a[idx], y)
@@ -97,8 +97,9 @@ def _run(twin, weights, opt_init, xs, y, cfg, pick, step=None) -> dict:
     return arrays
 
 
-def trajectory(cfg: dict, weights: list, xs: list, y: np.ndarray, replicas=None) -> tuple[dict, dict]:
-    """K optimizer steps from `weights` on batches taken in order (wrapping around), twice:
+def trajectory(cfg, weights: list, xs: list, y: np.ndarray, replicas=None) -> tuple[dict, dict]:
+    """K optimizer steps (cfg: children.ParityChild) from `weights` on batches taken in order
+    (wrapping around), twice:
     from the weights as given, and from the weights nudged by NUDGE (seeded signs).
 
     Returns arrays: traj_loss (K,), traj_curve (K, S) sampled weights after each step,
@@ -112,16 +113,16 @@ def trajectory(cfg: dict, weights: list, xs: list, y: np.ndarray, replicas=None)
     import contextlib
 
     with replicas.scope() if replicas else contextlib.nullcontext():  # TF: variables mirrored
-        twin = models.build_spec(cfg["model"])
+        twin = models.build_spec(cfg.job.model)
         twin.set_weights(weights)
         changed = disable_randomness(twin)
         optimizer, why = make_optimizer(cfg, twin)
-        loss, y = losses.structured(twin, losses.make(cfg["loss"], twin), y)  # every output
+        loss, y = losses.structured(twin, losses.make(cfg.job.loss, twin), y)  # every output
         twin.compile(optimizer=optimizer, loss=loss)
         twin.optimizer.build(twin.trainable_variables)
     opt_init = [np.array(keras.ops.convert_to_numpy(v), copy=True) for v in twin.optimizer.variables]
     sizes = [int(np.prod(v.shape)) for v in twin.trainable_variables]
-    rng = np.random.default_rng(cfg["seed"])
+    rng = np.random.default_rng(cfg.settings.seed)
     pick = np.sort(rng.choice(sum(sizes), min(sum(sizes), CURVE_WEIGHTS), replace=False))
     info = {"randomness_disabled": changed, "optimizer": why,
             "trainable_paths": variable_paths(twin, twin.trainable_variables),

@@ -14,9 +14,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mnistx import backends, losses, models, runs
+from mnistx import backends, children, losses, models, runs
 from mnistx.backends._common import pack_inputs
-from mnistx.config import Tier
 from mnistx.errors import one_line
 from mnistx.inputs import Inputs
 from mnistx.layer_trace import leaf_layers, trace
@@ -25,8 +24,9 @@ from mnistx.parity.workfiles import wait_for
 from mnistx.parity.train_twin import plant_weight, trajectory, variable_paths
 
 
-def fresh_model(cfg: dict, weights_path) -> keras.Model:
-    model = models.build_spec(cfg["model"])
+def fresh_model(spec: dict, weights_path) -> keras.Model:
+    """The model of a parsed spec (Prepared.model) with the weights in weights_path."""
+    model = models.build_spec(spec)
     model.load_weights(weights_path)
     return model
 
@@ -89,24 +89,24 @@ def saliency_arrays(model, xs, labels, indices) -> dict:
     return out
 
 
-def savers(cfg: dict, me: str, later: bool = False) -> list[str]:
+def savers(cfg, me: str, later: bool = False) -> list[str]:
     """Whose checkpoints this child loads: every sibling's when they run side by side (they wait
     for each other); one after another, those that ran before it (the checkpoint pass loads the
     ones that ran after it, later=True), so no child waits for a file only a later child writes."""
-    order = cfg["backends"]
-    if cfg.get("parallel", True):
+    order = list(cfg.backends)
+    if cfg.settings.parallel:
         return list(order)
     i = order.index(me)
     return order[i + 1:] if later else order[:i + 1]
 
 
-def cross_load(workdir: Path, cfg: dict, me: str, mine: np.ndarray, xs: list, others=None) -> dict:
+def cross_load(workdir: Path, cfg, me: str, mine: np.ndarray, xs: list, others=None) -> dict:
     """Load the siblings' checkpoints (`others`, waiting for them) and compare outputs with mine."""
-    tier, result = Tier(*cfg["checkpoint_tier"]), {}
+    tier, result = cfg.settings.tolerances.checkpoint, {}
     for other in savers(cfg, me) if others is None else others:
         paths = {"keras": workdir / f"ckpt-{other}.keras", "weights.h5": workdir / f"ckpt-{other}.weights.h5"}
         skipped = workdir / f"ckpt-{other}.keras.skipped"
-        if not wait_for([paths["weights.h5"]], workdir, [other], cfg["timeout_s"]):
+        if not wait_for([paths["weights.h5"]], workdir, [other], cfg.settings.timeout_s):
             result[other] = {"error": f"{other} produced no checkpoint"}
             continue
         wait_for([paths["keras"]], workdir, [other], 60)
@@ -116,14 +116,14 @@ def cross_load(workdir: Path, cfg: dict, me: str, mine: np.ndarray, xs: list, ot
                 row[fmt] = {"skipped": skipped.read_text()}
                 continue
             try:
-                loaded = keras.saving.load_model(path) if fmt == "keras" else fresh_model(cfg, path)
+                loaded = keras.saving.load_model(path) if fmt == "keras" else fresh_model(cfg.job.model, path)
                 p = _predict(loaded, xs)[0]
             except Exception as exc:  # a checkpoint this backend cannot read is a finding
                 row[fmt] = {"max_abs_diff": float("inf"), "excess": float("inf"),
                             "error": f"{type(exc).__name__}: {one_line(exc, 200)}"}
                 continue
             s = compare_arrays(mine, p, tier)
-            s["excess_at"] = {k: compare_arrays(mine, p, Tier(*t))["excess"] for k, t in cfg["checkpoint_tiers"].items()}
+            s["excess_at"] = {k: compare_arrays(mine, p, t)["excess"] for k, t in cfg.checkpoint_tiers.items()}
             disagree = int((p.argmax(-1) != mine.argmax(-1)).sum()) if mine.ndim == 2 and mine.shape[-1] > 1 else 0
             row[fmt] = {**s, "argmax_disagree": disagree}
         result[other] = row
@@ -142,20 +142,18 @@ def save_checkpoints(model, workdir: Path, me: str) -> None:
 
 
 def run(workdir: str | Path) -> None:
-    from mnistx.spawn import child_start
-
-    workdir, cfg, _ = child_start(workdir)
-    me = keras.backend.backend()
+    workdir, cfg = children.start(workdir, children.ParityChild)
+    me, job, settings = keras.backend.backend(), cfg.job, cfg.settings
     t0 = time.perf_counter()
     stages = {}
 
     def stage(name):
         stages[name] = round(time.perf_counter() - t0 - sum(stages.values()), 2)
         print(f"[{me}] {name} done ({stages[name]:.1f} s)", flush=True)
-    tf32 = backends.set_tf32(cfg["tf32"]) if backends.has_gpu() else None
-    data = Inputs.load(cfg["inputs"])
-    if cfg.get("checkpoint_pass"):  # --sequential: the checkpoints saved after this child ran (no model needed)
-        main = Path(cfg["main_workdir"])
+    tf32 = backends.set_tf32(settings.tf32) if backends.has_gpu() else None
+    data = Inputs.load(job.inputs)
+    if cfg.checkpoint_pass_of:  # --sequential: the checkpoints saved after this child ran (no model needed)
+        main = Path(cfg.checkpoint_pass_of)
         with np.load(main / f"{me}.npz") as f:
             mine = f["out_0"]
         n_ck = min(len(data.eval_y), 1000)
@@ -163,15 +161,15 @@ def run(workdir: str | Path) -> None:
         runs.write_json(workdir / f"{me}.json", {"checkpoints": got})
         stage("checkpoints saved after this backend ran")
         return
-    model = fresh_model(cfg, cfg["reference"])
+    model = fresh_model(job.model, job.reference)
     planted = None
-    if cfg["plant"] and me == cfg["backends"][-1]:  # self-test: change one weight of one copy
-        planted = plant_weight(model, cfg["plant"], cfg.get("plant_layer"))
-    loss_fn = losses.make(cfg["loss"], model)
-    out_last = (cfg["info"]["output_shapes"][0] or [1])[-1]
-    n_act = min(cfg["n_activation_images"], len(data.eval_y))
-    if cfg.get("trace_indices") is not None:  # the second pass: the samples that differ most
-        idx = np.asarray(cfg["trace_indices"], np.int64)
+    if settings.plant and me == cfg.backends[-1]:  # self-test: change one weight of one copy
+        planted = plant_weight(model, settings.plant, settings.plant_layer)
+    loss_fn = losses.make(job.loss, model)
+    out_last = job.out_last
+    n_act = min(settings.n_activation_images, len(data.eval_y))
+    if cfg.trace_indices is not None:  # the second pass: the samples that differ most
+        idx = np.asarray(cfg.trace_indices, np.int64)
         arrays, info = trace_arrays(model, [x[idx] for x in data.eval_x])
         runs.write_npz(workdir / f"{me}.npz", **arrays)
         runs.write_json(workdir / f"{me}.json", info)
@@ -183,15 +181,15 @@ def run(workdir: str | Path) -> None:
     arrays.update(fwd)
     stage("forward and per-layer trace")
     if "gradients" not in backends.UNSUPPORTED:  # an inference-only backend declares why (numpy)
-        y_act = losses.shape_labels(data.eval_y[:n_act], cfg["loss"], out_last)
+        y_act = losses.shape_labels(data.eval_y[:n_act], job.loss, out_last)
         arrays.update(loss_gradients(model, [x[:n_act] for x in data.eval_x], y_act, loss_fn))
-        if cfg["loss"]["name"].endswith("crossentropy") and out_last > 1:
+        if job.loss["name"].endswith("crossentropy") and out_last > 1:
             arrays.update(saliency_arrays(model, data.eval_x, data.eval_y.reshape(len(data.eval_y), -1).argmax(-1)
-                                          if data.eval_y.ndim > 1 else data.eval_y, cfg["saliency_indices"]))
+                                          if data.eval_y.ndim > 1 else data.eval_y, settings.saliency_indices))
         stage("gradients and saliency")
     traj_info = {}
     if "training" not in backends.UNSUPPORTED:
-        y_train = losses.shape_labels(data.train_y, cfg["loss"], out_last)
+        y_train = losses.shape_labels(data.train_y, job.loss, out_last)
         traj, traj_info = trajectory(cfg, model.get_weights(), data.train_x, y_train)
         arrays.update(traj)
         stage("trajectory")

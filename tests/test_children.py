@@ -1,0 +1,51 @@
+"""The parent-child contract (mnistx/children.py): every kind's settings survive the trip through
+config.json as the same typed dataclass, and every kind names a child-side function."""
+
+import dataclasses
+import importlib
+import json
+
+import pytest
+
+from mnistx import children
+from mnistx.config import BenchConfig, ConvergeConfig, ParityConfig, Tier, TrainConfig
+from mnistx.errors import MnistxError
+
+JOB = children.Prepared(model={"kind": "registry", "name": "mlp", "text": "mlp"},
+                        loss={"name": "sparse_categorical_crossentropy", "from_logits": False},
+                        inputs="/w/inputs.npz", reference="/w/ref.weights.h5",
+                        info={"output_shapes": [[None, 10]]}, label="mlp")
+EXAMPLES = {
+    "probe": children.ProbeChild(JOB.model, 42, None, None, 16, None, True, "dense_1", (1, 2), False),
+    "parity": children.ParityChild(ParityConfig(backends=("jax", "torch"), steps=3), JOB, ("jax", "torch"),
+                                   {"1e-05,0.0001": Tier(1e-5, 1e-4)}, trace_indices=(3, 1)),
+    "bench": children.BenchChild(BenchConfig.quick(models=("mlp", "cnn")), (JOB, dataclasses.replace(JOB, label="b"))),
+    "compare": children.CompareChild(TrainConfig(epochs=1), "/d/mnist.npz", "/o", 7, "data", None, None, "/o/runs/jax"),
+    "converge": children.ConvergeChild(ConvergeConfig(seeds=2), JOB, (1, 2), {"1": "/w/i1.h5", "2": "/w/i2.h5"}, None),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(EXAMPLES))
+def test_settings_round_trip_as_the_same_type(tmp_path, kind):
+    sent = EXAMPLES[kind]
+    children.write(tmp_path, sent)
+    back = children.read(tmp_path, type(sent))
+    assert back == sent and type(back) is type(sent)  # tuples stay tuples, tiers stay Tiers
+
+
+def test_a_file_of_another_kind_or_with_a_stray_key_is_refused(tmp_path):
+    children.write(tmp_path, EXAMPLES["compare"])
+    with pytest.raises(MnistxError, match="not a ParityChild"):
+        children.read(tmp_path, children.ParityChild)
+    raw = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**raw, "inputs_path": "/x"}))
+    with pytest.raises(MnistxError, match="no field inputs_path"):
+        children.read(tmp_path, children.CompareChild)
+
+
+def test_every_kind_names_a_child_side_function_and_a_settings_type():
+    for kind, (module, name) in children.KINDS.items():
+        assert callable(getattr(importlib.import_module(module), name)), kind
+        # child sides live in *worker modules (probe and info are children through and through)
+        assert module.endswith("worker") or kind in ("probe", "info"), (kind, module)
+        assert kind in children.TYPES or kind == "info", kind

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistx.config import BACKENDS, BenchConfig, ParityConfig, Tolerances
+from mnistx.config import BACKENDS, BenchConfig, ConvergeConfig, ParityConfig, Tolerances
+from mnistx.config import BenchConfig as B, ConvergeConfig as C, ParityConfig as P  # the defaults, shared with the CLI
 from mnistx.errors import MnistxError
 
 
@@ -89,15 +90,16 @@ class ParityResult:
 
 
 def check_parity(model="mlp", data=None, backends=BACKENDS, *, inputs: str | None = None, out=None,
-                 images: int = 256, activation_images: int = 32, steps: int = 5, batch_size: int = 32,
-                 loss: str | None = None, int_high: int | None = None, optimizer: str = "auto",
-                 plant: float = 0.0, plant_layer: str | None = None, timeout_s: float = 600.0,
-                 devices: int = 1, seq_len: int | None = None, image_size: int | None = None,
-                 edge_cases: bool = False, progress=None, **tiers) -> ParityResult:
+                 images: int = P.n_images, activation_images: int = P.n_activation_images,
+                 steps: int = P.steps, batch_size: int = P.batch_size, loss: str | None = None,
+                 int_high: int | None = None, optimizer: str = P.optimizer, plant: float = P.plant,
+                 plant_layer: str | None = None, timeout_s: float = P.timeout_s, devices: int = P.devices,
+                 seq_len: int | None = None, image_size: int | None = None, edge_cases: bool = P.edge_cases,
+                 progress=None, **tiers) -> ParityResult:
     """Run `model` on every backend (one child each) on the same weights and inputs; compare.
 
     data: a path, a dict of arrays (x / y / x_<input name>), (x, y), or None (MNIST, or
-    synthetic inputs when inputs="synthetic"). tiers: name=(atol, rtol), e.g. outputs=(1e-5, 1e-4).
+    synthetic inputs when inputs="synthetic"). Defaults: ParityConfig's, the command line's. tiers: name=(atol, rtol), e.g. outputs=(1e-5, 1e-4).
     devices > 1: the trajectory again, data-parallel on that many devices (each framework's engine).
     model: any spec --model takes (hub:PRESET_OR_DIR for KerasHub) or a build function.
     seq_len / image_size / edge_cases: the synthetic inputs' unknown dimensions and edge rows.
@@ -131,9 +133,9 @@ class BenchResult:
 
 
 def benchmark(model="mlp", data=None, backends=BACKENDS, *, inputs: str | None = None, out=None,
-              quick: bool = True, modes=("keras-default", "keras-tuned", "native"), samples: int | None = None,
-              batch_size: int = 32, loss: str | None = None, int_high: int | None = None,
-              timeout_s: float = 1800.0, devices: int = 1, seq_len: int | None = None,
+              quick: bool = True, modes=B.modes, samples: int | None = None,
+              batch_size: int = B.batch_size, loss: str | None = None, int_high: int | None = None,
+              timeout_s: float = B.timeout_s, devices: int = B.devices, seq_len: int | None = None,
               image_size: int | None = None, progress=None) -> BenchResult:
     """Time `model` on every backend (one child each, one after another) in each mode; with
     devices > 1, data-parallel scaling on 1 and that many devices instead (scaling.json).
@@ -176,7 +178,7 @@ class ConvergeResult:
         return f"ConvergeResult({shown}, out_dir='{self.out_dir}')"
 
 
-def check_convergence(model="mlp", data=None, backends=BACKENDS, *, seeds: int = 8, epochs: int = 5,
+def check_convergence(model="mlp", data=None, backends=BACKENDS, *, seeds: int = C.seeds, epochs: int = C.epochs,
                       inputs: str | None = None, out=None, progress=None, **settings) -> ConvergeResult:
     """Train `model` with seeds 1..N on every backend (one child each; per seed the same initial
     weights and batch order everywhere) and compare the final test metrics pair by pair.
@@ -184,7 +186,6 @@ def check_convergence(model="mlp", data=None, backends=BACKENDS, *, seeds: int =
     settings: any other ConvergeConfig field, e.g. batch_size=128, train_limit=4096, margin_accuracy=0.003,
     dtype_policy="mixed_bfloat16", plant_lr_factor=1.5 (self-test). data, out, progress: as for check_parity.
     """
-    from mnistx.config import ConvergeConfig
     from mnistx.converge.runner import run_converge
 
     out_dir = Path(out) if out else Path(tempfile.mkdtemp(prefix="mnistx-converge-"))

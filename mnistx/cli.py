@@ -57,7 +57,7 @@ def exit_codes(command: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mnistx.config import TrainConfig as T
+    from mnistx.config import IntrospectConfig, TrainConfig as T
 
     ap = argparse.ArgumentParser(
         prog="mnistx", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=T.seed, metavar="N",
                    help="seeds the initial weights and Keras's RNG (default: %(default)s)")
     p.add_argument("--train-limit", type=int, metavar="N", help="use only the first N training images")
-    p.add_argument("--jit-compile", choices=["auto", "true", "false"], default="auto",
+    p.add_argument("--jit-compile", choices=["auto", "true", "false"], default=str(T.jit_compile).lower(),
                    help="Keras compile(jit_compile=...) (default: %(default)s)")
     p.add_argument("--steps-per-execution", type=int, default=T.steps_per_execution,
                    help="Keras compile(steps_per_execution=...) (default: %(default)s)")
@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="a run directory written by `mnistx train` on any backend")
     _backend_arg(p, "; any backend can load any run, the inference-only numpy and openvino too", ALL_BACKENDS)
     _data_arg(p)
-    p.add_argument("--image-index", type=int, default=42, help="test image for the confidence chart "
+    p.add_argument("--image-index", type=int, default=IntrospectConfig.image_index, help="test image for the confidence chart "
                    "(default: %(default)s, the worksheet's)")
     p.add_argument("--out", metavar="DIR", help="figure folder (default: RUN_DIR/introspect-<backend>)")
 
@@ -173,11 +173,10 @@ def cmd_train(args) -> int:
     from mnistx import modelspec
 
     spec = modelspec.parse(cfg.model)  # unknown models fail before any data is read
-    if spec.kind == "registry" and args.inputs == "data":
+    raw = None
+    if spec.on_mnist and args.inputs == "data":
         raw = data.load(args.data)  # bad data fails here, before Keras and its backend load
-        source = raw.source
-    else:
-        source = args.inputs if args.inputs == "synthetic" else (args.data or "MNIST")
+    source = raw.source if raw else args.inputs if args.inputs == "synthetic" else (args.data or "MNIST")
     from mnistx import train
 
     import keras
@@ -185,11 +184,8 @@ def cmd_train(args) -> int:
     run_dir = args.out or default_run_dir(keras.backend.backend(), spec.label)
     print(f"mnistx train: {spec.text} on {keras.backend.backend()}, {cfg.epochs} epoch(s), "
           f"data {source} -> {run_dir}", flush=True)
-    if spec.kind == "registry" and args.inputs == "data":
-        metrics = train.train(cfg, data.prepare(raw, cfg.validation_split, cfg.train_limit), run_dir)
-    else:
-        metrics = train.train_any(cfg, run_dir, args.data, args.inputs, args.loss, args.int_high,
-                                  seq_len=args.seq_len, image_size=args.image_size)
+    metrics = train.train_any(cfg, run_dir, args.data, args.inputs, args.loss, args.int_high,
+                              seq_len=args.seq_len, image_size=args.image_size, raw=raw)
     acc = f"test accuracy {metrics['test_accuracy']:.4f}, " if metrics.get("test_accuracy") is not None else ""
     print(f"{acc}test loss {metrics['test_loss']:.4f}, "
           f"{sum(metrics['seconds_per_epoch']) / len(metrics['seconds_per_epoch']):.2f} s/epoch; "

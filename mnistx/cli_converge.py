@@ -38,7 +38,7 @@ def add_converge_parser(sub) -> None:
                    help="Keras dtype policy in every child (mixed_float16 adds Keras's loss scaling on "
                         "every backend) (default: %(default)s)")
     p.add_argument("--parallel", action="store_true", help="children side by side (default: one after another)")
-    p.add_argument("--plant-lr", type=float, default=1.0, metavar="FACTOR",
+    p.add_argument("--plant-lr", type=float, default=C.plant_lr_factor, metavar="FACTOR",
                    help="self-test: the last backend trains with FACTOR times the learning rate")
     p.add_argument("--plant-epsilon", type=float, metavar="EPS",
                    help="self-test: the last backend's Adam epsilon (Keras's is 1e-7, PyTorch's 1e-8)")

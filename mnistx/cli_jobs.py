@@ -55,6 +55,7 @@ def _tiers(items) -> dict:
 
 def add_job_parsers(sub) -> None:
     from mnistx.config import ParityConfig as P
+    from mnistx.config import BenchConfig as B
 
     p = sub.add_parser("parity", help="check that the backends compute the same thing (exit 1 if not)")
     _common(p, "compare; add numpy for a plain-NumPy forward pass as the reference (inference only: "
@@ -68,14 +69,14 @@ def add_job_parsers(sub) -> None:
     p.add_argument("--batch-size", type=int, default=P.batch_size, help="trajectory batch (default: %(default)s)")
     p.add_argument("--tier", action="append", metavar="NAME=ATOL[,RTOL]",
                    help="override one tolerance tier, e.g. activations=1e-5,1e-4 (repeatable)")
-    p.add_argument("--optimizer", choices=["auto", "adam", "sgd"], default="auto",
+    p.add_argument("--optimizer", choices=["auto", "adam", "sgd"], default=P.optimizer,
                    help="trajectory optimizer: auto = the model's compiled one, else Adam for mlp/cnn, "
                         "else SGD (Adam turns float noise in tiny gradients into +-lr steps; see "
                         "docs/portability.md) (default: %(default)s)")
     p.add_argument("--plant-layer", metavar="LAYER", help="with --plant: the layer (path) to change "
                    "(default: the middle layer with weights)")
     p.add_argument("--steps", type=int, default=P.steps, help="training steps compared (the --optimizer, Adam by default) (default: %(default)s)")
-    p.add_argument("--plant", type=float, default=0.0, metavar="DELTA",
+    p.add_argument("--plant", type=float, default=P.plant, metavar="DELTA",
                    help="self-test: add DELTA to one weight of the last backend's copy")
     p.add_argument("--edge-cases", action="store_true", help="with --inputs synthetic: what real batches "
                    "hold at their edges too -- left-padded rows, a fully masked row, the longest sequence "
@@ -102,16 +103,16 @@ def add_job_parsers(sub) -> None:
     _model_args(p)
     p.add_argument("--samples", type=int, metavar="N", help="training samples per timed epoch "
                    "(default: 48000 for mlp/cnn on MNIST, else 1024)")
-    p.add_argument("--modes", default="keras-default,keras-tuned,native", metavar="A,B",
+    p.add_argument("--modes", default=",".join(B.modes), metavar="A,B",
                    help="execution modes (default: %(default)s)")
     p.add_argument("--epochs", type=int, help="timed epochs per mode (default: 3, quick: 1)")
-    p.add_argument("--device", choices=["auto", "cpu", "gpu"], default="auto",
+    p.add_argument("--device", choices=["auto", "cpu", "gpu"], default=B.device,
                    help="cpu hides GPUs from the children (default: %(default)s)")
-    p.add_argument("--devices", type=int, default=1, metavar="N",
+    p.add_argument("--devices", type=int, default=B.devices, metavar="N",
                    help="instead of the modes: data-parallel scaling of the first model on 1 and N devices "
                         "(GPUs, else N CPU devices or processes), per-device batch fixed; writes scaling.json "
                         "and scaling.md (default: %(default)s: off)")
-    p.add_argument("--timeout", type=float, default=1800.0, help="seconds per child (default: %(default)s)")
+    p.add_argument("--timeout", type=float, default=B.timeout_s, help="seconds per child (default: %(default)s)")
     p.add_argument("--out", default="out/bench", metavar="DIR", help="result folder (default: %(default)s)")
     bsub = p.add_subparsers(dest="bench_command", metavar="[compare A.json B.json]", title="or compare two results (no run)")
     c = bsub.add_parser("compare", help="ratios between two bench.json files")

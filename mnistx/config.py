@@ -14,6 +14,9 @@ INFERENCE_BACKENDS = ("numpy", "openvino")  # forward pass, checkpoints, inferen
 ALL_BACKENDS = BACKENDS + INFERENCE_BACKENDS
 MODES = ("keras-default", "keras-tuned", "native")  # benchmark execution modes (mnistx/bench/modes.py)
 DATA_ENV = "MNISTX_DATA"  # path to a Keras-layout .npz or an IDX folder
+WORKSHEET_EPOCH_SAMPLES = 48_000  # MNIST's 60,000 training images less the worksheet's 20% validation
+MNIST_TEST_SAMPLES = 10_000
+SYNTHETIC_SAMPLES = 1024  # per split, for models fed synthetic inputs built from their input spec
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ class ParityConfig:
     loss: str | None = None  # a Keras loss name; default: the model's compiled loss, else guessed
     optimizer: str = "auto"  # trajectory: auto | adam | sgd (auto: the model's compiled optimizer,
     # else Adam for the registry's models, else SGD: see parity/train_twin.py for why)
-    steps: int = 20  # training-trajectory length (Adam steps)
+    steps: int = 20  # training-trajectory length (optimizer steps)
     batch_size: int = 32
     seed: int = 42
     timeout_s: float = 600.0  # per child
@@ -130,6 +133,7 @@ class BenchConfig:
     warmup_steps: int = 5
     epoch_samples: int | None = None  # None: 48,000 for mlp/cnn on MNIST (one worksheet epoch), else 1,024
     eval_samples: int | None = None  # None: the 10,000 MNIST test images for mlp/cnn, else 1,024
+    learning_rate: float = TrainConfig.learning_rate  # Adam in every mode and in the scaling run
     inputs: str = "data"  # data | synthetic (from the model's input spec)
     int_high: int | None = None  # token-id range for synthetic integer inputs
     seq_len: int | None = None  # synthetic inputs: unknown sequence dimensions (None: 16)
@@ -144,6 +148,11 @@ class BenchConfig:
     devices: int = 1  # > 1: data-parallel scaling on 1 and this many devices instead of the modes
     scaling_steps: int = 20  # global batches per timed repeat (one fit) in the scaling run
     scaling_repeats: int = 5
+
+    def sample_counts(self, on_mnist: bool) -> tuple[int, int]:
+        """(training, evaluation) samples per model: the settings, else the defaults above."""
+        train, test = (WORKSHEET_EPOCH_SAMPLES, MNIST_TEST_SAMPLES) if on_mnist else (SYNTHETIC_SAMPLES,) * 2
+        return self.epoch_samples or train, self.eval_samples or test
 
     @classmethod
     def quick(cls, **kw) -> "BenchConfig":

@@ -56,6 +56,11 @@ class ModelSpec:
         stem = Path(self.target).stem if self.kind == "file" else self.target.rsplit(".", 1)[-1]
         return f"{stem}.{self.function}"
 
+    @property
+    def on_mnist(self) -> bool:
+        """A registry model: the worksheet's MNIST recipe (data checks, sizes, loss, figures)."""
+        return self.kind == "registry"
+
     def to_json(self) -> dict:
         return {"kind": self.kind, "target": self.target, "function": self.function}
 

@@ -73,19 +73,20 @@ def train(config: TrainConfig, data: Prepared, run_dir: str | Path, verbose: int
 
 def train_any(config: TrainConfig, run_dir, data_path=None, inputs: str = "data", loss: str | None = None,
               int_high: int | None = None, verbose: int | None = None, progress=print,
-              seq_len: int | None = None, image_size: int | None = None) -> dict:
-    """Train any model spec (config.model) on any inputs; the registry's models on MNIST take the
-    worksheet path above. Writes a run directory plus eval.npz (the evaluation inputs and labels,
-    up to EVAL_SAMPLES, for introspection). Returns metrics."""
+              seq_len: int | None = None, image_size: int | None = None, raw=None) -> dict:
+    """Train any model spec (config.model) on any inputs: `mnistx train` and every compare column.
+    The registry's models on MNIST take the worksheet path above (raw: MNIST already loaded and
+    checked, else loaded from data_path). Anything else writes a run directory plus eval.npz (the
+    evaluation inputs and labels, up to EVAL_SAMPLES, for introspection). Returns metrics."""
     from mnistx import losses, modelspec, probe
     from mnistx.prepare import fit_job, read_data
 
     spec = modelspec.parse(config.model)
-    if spec.kind == "registry" and inputs == "data":
+    if spec.on_mnist and inputs == "data":
         from mnistx import data
 
-        return train(config, data.prepare(data.load(data_path), config.validation_split, config.train_limit),
-                     run_dir, verbose)
+        raw = raw if raw is not None else data.load(data_path)
+        return train(config, data.prepare(raw, config.validation_split, config.train_limit), run_dir, verbose)
     arrays, source = (None, "synthetic") if inputs == "synthetic" else read_data(spec, data_path)
     if inputs == "data" and arrays is None:
         from mnistx import data

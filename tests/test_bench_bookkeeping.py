@@ -116,7 +116,7 @@ def test_a_fused_loop_slower_than_its_steps_is_replaced(fused_s, step_s, chosen)
     from mnistx.bench import modes as M
 
     model = _mlp()
-    mode = M.NativeMode(model, model.get_weights(), 32, M.Task(keras.losses.MeanSquaredError(), False))
+    mode = M.NativeMode(model, model.get_weights(), 32, M.Task(keras.losses.MeanSquaredError(), False), 1e-3)
     mode.trainer = _PlantedTrainer(fused_s, step_s)
     x, y = [np.zeros((320, 8), "float32")], np.zeros((320, 3), "float32")
     assert mode._choose_loop(x, y) == chosen

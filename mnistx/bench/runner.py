@@ -9,7 +9,8 @@ Result schema (bench.json, "mnistx.bench/1"):
                   steps: batch -> stats (s/step), epoch: stats (s), epoch_samples,
                   test_accuracy_after_epoch, compiles: region -> {compiles, traces?, graph_breaks}
                   (region: first_call[ b=N], epochs, steps b=N, cross-check; only after warm-up),
-                  cross_check_steps: stats (s/step of a train_on_batch loop; keras modes),
+                  cross_check_against: what the cross-check timed (keras modes: a train_on_batch loop;
+                  native: a hand-written loop, Dense stacks) or why none, cross_check_steps: its stats,
                   reconcile{ratio, fused, reconciled, ...}, cross_check{ratio, flagged, ...},
                   flags: [why a number does not explain itself]} | {error} | {not_supported: reason} (an inference-only
                   backend), inference: batch -> stats + images_per_s}}
@@ -86,7 +87,7 @@ def _explained(r: dict) -> dict:
             "flags": list(r.get("flags") or [])}
 
 
-def _jobs(cfg: BenchConfig, workdir: Path, present, data_path, progress) -> list[dict]:
+def _jobs(cfg: BenchConfig, workdir: Path, present, data_path, progress) -> list:
     """Each model checked and prepared once (mnistx/prepare.py), before any timing starts."""
     from mnistx import modelspec
     from mnistx.prepare import prepare
@@ -94,13 +95,11 @@ def _jobs(cfg: BenchConfig, workdir: Path, present, data_path, progress) -> list
     specs = [modelspec.parse(m) for m in cfg.models]  # every name checked before any child
     jobs = []
     for i, spec in enumerate(specs):
-        registry = spec.kind == "registry"
-        n_train = cfg.epoch_samples or (48_000 if registry else 1024)
-        n_eval = cfg.eval_samples or (10_000 if registry else 1024)
+        n_train, n_eval = cfg.sample_counts(spec.on_mnist)
         job = prepare(spec.text, workdir / f"model-{i}", present, data_path, cfg.inputs, n_eval, n_train,
                       cfg.seed, cfg.int_high, cfg.loss, cfg.timeout_s, progress, cfg.seq_len, cfg.image_size)
-        label = spec.label if spec.label not in [j["label"] for j in jobs] else f"{spec.label}-{i}"
-        jobs.append({"label": label, **job.child_config()})
+        label = spec.label if spec.label not in [j.label for j in jobs] else f"{spec.label}-{i}"
+        jobs.append(job.shared(label))
     return jobs
 
 
@@ -122,15 +121,14 @@ def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=p
     if cfg.devices > 1:
         from mnistx.bench.scaling import run_scaling
 
-        progress(f"mnistx bench --devices {cfg.devices}: {jobs[0]['label']}, data-parallel scaling -> {out_dir}")
+        progress(f"mnistx bench --devices {cfg.devices}: {jobs[0].label}, data-parallel scaling -> {out_dir}")
         return run_scaling(cfg, out_dir, jobs, workdir, progress)
-    child_cfg = {**dataclasses.asdict(cfg), "jobs": jobs}
-    runs.write_json(workdir / "config.json", child_cfg)
+    children.write(workdir, children.BenchChild(cfg, tuple(jobs)))
     progress(f"mnistx bench{' --quick' if quick else ''}: {', '.join(cfg.models)} on "
              f"{', '.join(present) or 'no installed backend'}, one backend at a time -> {out_dir}")
     start = time.perf_counter()
-    jobs = {b: children.argv("bench", workdir) for b in present}
-    done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, parallel=False, progress=progress,
+    argvs = {b: children.argv("bench", workdir) for b in present}
+    done = spawn.run_children(argvs, workdir / "logs", cfg.timeout_s, parallel=False, progress=progress,
                               env_extra=devices.visible(cfg.device))
     results = {b: {"error": f"not installed ({spawn.install_hint(b)})"} for b in cfg.backends
                if b not in present}
@@ -138,7 +136,8 @@ def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=p
     for b in present:
         results[b] = loaded[b] if b in loaded else {"error": failed[b], "log_tail": done[b].tail(8)}
     acc = accuracy_rows(results, cfg.accuracy_band)
-    summary = {"schema": SCHEMA, "quick": quick, "config": child_cfg, "host": runs.environment(),
+    shown = {**dataclasses.asdict(cfg), "jobs": [dataclasses.asdict(j) for j in jobs]}  # bench.json's "config"
+    summary = {"schema": SCHEMA, "quick": quick, "config": shown, "host": runs.environment(),
                "wall_seconds": time.perf_counter() - start, "backends": results,
                "accuracy": {"band": list(cfg.accuracy_band), "rows": acc,
                             "passed": all(r["in_band"] is not False for r in acc)},

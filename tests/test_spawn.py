@@ -2,7 +2,6 @@
 they appear, framework noise is not, and a quiet child gets a heartbeat line (never silent)."""
 
 import sys
-import time
 
 from mnistx import spawn
 from mnistx.errors import error_line
@@ -19,22 +18,18 @@ print("[jax] stage two", flush=True)
 
 
 def test_relay_and_heartbeat(tmp_path):
-    said = []
-    start = time.perf_counter()
+    lines = []
     res = spawn.run_children({"jax": [sys.executable, "-c", CHILD, "4"]}, tmp_path, timeout_s=60,
-                             progress=lambda m: said.append((time.perf_counter() - start, m)), heartbeat_s=1.0)
-    lines = [m for _, m in said]
+                             progress=lines.append, heartbeat_s=1.0)
     assert res["jax"].ok
     for want in ("  [jax] stage one", "  [jax] Epoch 1/2", "  [jax] 1500/1500 - 4s - 3ms/step - accuracy: 0.9 - loss: 0.3",
                  "  [jax] stage two"):
         assert want in lines, lines
     assert not any("noise" in m for m in lines)
-    assert sum("[jax] running," in m for m in lines) >= 2  # the 4 s quiet spell
-    times = [t for t, _ in said]
-    # never silent past the heartbeat, plus polling and a loaded machine's slack (the suites of two
-    # backends run side by side on 2 cores); without the heartbeat the gap would be the full 4 s
-    assert max(b - a for a, b in zip(times, times[1:])) < 1.0 + 1.5
-    assert lines.index("  [jax] stage one") < lines.index("  [jax] stage two")
+    one, two = lines.index("  [jax] stage one"), lines.index("  [jax] stage two")
+    # the 4 s quiet spell between the stages, heartbeat every 1 s: at least 2 "running" lines there
+    # (counted in lines, not timed: the wall-clock gaps depend on the machine's load)
+    assert one < two and sum("[jax] running," in m for m in lines[one:two]) >= 2, lines
 
 
 JAX_LOG = """[jax] load done (1.2 s)

@@ -74,11 +74,20 @@ DTYPES = st.sampled_from(["uint8", "int64", "float32", "float64", "bool", "int8"
 flips = st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 7)), max_size=6)
 
 
+def _ran(name: str, fuzzer, tmp_path) -> int:
+    """Run one hypothesis fuzzer (every case) and return how many cases it ran; logs the outcomes."""
+    RAN[name], before = 0, dict(OUTCOMES)
+    fuzzer(tmp_path)
+    seen = {k: OUTCOMES[k] - before[k] for k in OUTCOMES}
+    print(f"\nfuzzed data loaders ({name}): {RAN[name]} cases; outcomes {json.dumps(seen)}")
+    return RAN[name]
+
+
 @FUZZ
 @given(cut=st.one_of(st.none(), st.integers(0, 30000)), flips=flips, key=st.sampled_from(data._KEYS),
        dtype=DTYPES, shape=st.sampled_from(["keep", "flat", "transposed", "empty", "extra-dim"]),
        drop=st.booleans(), rename=st.booleans(), in_header=st.booleans())
-def test_npz_fuzz(tmp_path, cut, flips, key, dtype, shape, drop, rename, in_header):
+def _npz_case(tmp_path, cut, flips, key, dtype, shape, drop, rename, in_header):
     arrays = _tiny()
     a = arrays.pop(key)
     if not drop:
@@ -96,7 +105,7 @@ def test_npz_fuzz(tmp_path, cut, flips, key, dtype, shape, drop, rename, in_head
 @FUZZ
 @given(which=st.sampled_from(["x_train", "y_train", "x_test", "y_test"]), cut=st.one_of(st.none(), st.integers(0, 6000)),
        flips=flips, gz=st.booleans(), wrong_magic=st.booleans(), pad=st.integers(0, 3))
-def test_idx_fuzz(tmp_path, which, cut, flips, gz, wrong_magic, pad):
+def _idx_case(tmp_path, which, cut, flips, gz, wrong_magic, pad):
     folder = tmp_path / "idx"
     folder.mkdir(exist_ok=True)
     for f in folder.iterdir():
@@ -115,8 +124,19 @@ def test_idx_fuzz(tmp_path, which, cut, flips, gz, wrong_magic, pad):
     RAN["idx"] += 1
 
 
+def test_npz_fuzz(tmp_path):
+    """Each random .npz case loads as valid MNIST or fails with one DataError line; all CASES ran."""
+    assert _ran("npz", _npz_case, tmp_path) >= CASES
+
+
+def test_idx_fuzz(tmp_path):
+    """The same for IDX folders (plain and gzipped)."""
+    assert _ran("idx", _idx_case, tmp_path) >= CASES
+
+
 def test_every_bit_flip_in_an_npy_header(tmp_path):
     """Exhaustive, not random: each of the 128 x 8 single-bit flips of the first member's header."""
+    RAN["header flips"] = 0
     blob = _npz_bytes(_tiny())
     start = _npy_headers(blob)[0]
     path = tmp_path / "flip.npz"
@@ -126,15 +146,8 @@ def test_every_bit_flip_in_an_npy_header(tmp_path):
             b[pos] ^= 1 << bit
             path.write_bytes(bytes(b))
             OUTCOMES[_outcome(path)] += 1
-            RAN["header flips"] = RAN.get("header flips", 0) + 1
-
-
-def test_fuzz_cases_ran_and_report(tmp_path):
-    """Runs after the fuzzers (file order): each strategy ran its cases; the counts go to the log."""
-    if not all(RAN.values()):
-        pytest.skip("run with the fuzz tests above (alone it has nothing to count)")
-    assert RAN["npz"] >= CASES and RAN["idx"] >= CASES and RAN["header flips"] == 1024, RAN
-    print(f"\nfuzzed data loaders: {json.dumps(RAN)} cases; outcomes {json.dumps(OUTCOMES)}")
+            RAN["header flips"] += 1
+    assert RAN["header flips"] == 1024
 
 
 @pytest.mark.parametrize("blob", [b"", b"PK\x03\x04" + b"\0" * 30, b"hello, not numpy\n" * 3,

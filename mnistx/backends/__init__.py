@@ -14,6 +14,7 @@ its functions for those raise errors.NotSupported; reports list them, never as f
     gpu_peak_bytes() -> int | None  peak GPU memory since start (None on CPU)
     gradients(model, xs, objective) -> (value, [d/d weight], [d/d each float input or None])
     native_trainer(model, loss_fn, lr, batch_size) -> NativeTrainer  (the framework's own training loop)
+    handwritten_loop(layers, lr, batch_size) -> Loop  a Dense stack trained without Keras (handwritten/)
     compilations() -> dict          cumulative graph builds in this process since the first call:
                                     {"compiles": n, "graph_breaks": m}: XLA compiles (jax), tf.function
                                     traces (tensorflow), dynamo graphs and graph breaks (torch); {} where
@@ -36,7 +37,7 @@ from mnistx.errors import MnistxError
 
 FUNCTIONS = ("versions", "device", "threads", "sync", "set_tf32", "gpu_peak_bytes", "gradients",
              "native_trainer", "has_gpu", "data_parallel", "compilations",
-             "op_profile")
+             "op_profile", "handwritten_loop")
 NAME = keras.backend.backend()
 if NAME not in ALL_BACKENDS:
     raise MnistxError(f"KERAS_BACKEND={NAME} is not supported by mnistx; use {', '.join(ALL_BACKENDS)}")
@@ -55,6 +56,7 @@ has_gpu = _impl.has_gpu
 data_parallel = _impl.data_parallel
 compilations = _impl.compilations
 op_profile = _impl.op_profile
+handwritten_loop = _impl.handwritten_loop
 
 
 def describe() -> dict:

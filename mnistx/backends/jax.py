@@ -178,6 +178,13 @@ def _listen(event, duration_secs, **_):
         _COUNTS["traces"] += 1
 
 
+def handwritten_loop(layers, lr: float, batch_size: int):
+    """A hand-written JAX training loop for a Dense stack (mnistx/backends/handwritten/)."""
+    from mnistx.backends.handwritten.jax import Loop
+
+    return Loop(layers, lr, batch_size)
+
+
 def compilations() -> dict:
     """XLA backend compiles and jaxpr traces in this process since the first call (a cache hit counts nothing)."""
     if not _COUNTS.get("listening"):

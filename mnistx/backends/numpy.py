@@ -63,6 +63,10 @@ def data_parallel(n: int):
     raise NotSupported(UNSUPPORTED["training"])
 
 
+def handwritten_loop(layers, lr: float, batch_size: int):
+    raise NotSupported(UNSUPPORTED["training"])
+
+
 def compilations() -> dict:
     return {}  # nothing is compiled: every op runs as it is called
 

@@ -14,7 +14,7 @@ import openvino
 
 from mnistx.backends._common import cpu_device
 # CPU only, and a result is ready when the call returns: the same as NumPy's
-from mnistx.backends.numpy import gpu_peak_bytes, has_gpu, op_profile, set_tf32, sync  # noqa: F401
+from mnistx.backends.numpy import gpu_peak_bytes, handwritten_loop, has_gpu, op_profile, set_tf32, sync  # noqa: F401
 from mnistx.errors import NotSupported
 
 # OpenVINO's CPU plugin infers in bfloat16 by default where the CPU has it (AMX / AVX512-BF16, as on

@@ -150,6 +150,13 @@ def data_parallel(n: int):
 _COUNTS = {"compiles": 0}
 
 
+def handwritten_loop(layers, lr: float, batch_size: int):
+    """A hand-written TensorFlow training loop for a Dense stack (mnistx/backends/handwritten/)."""
+    from mnistx.backends.handwritten.tensorflow import Loop
+
+    return Loop(layers, lr, batch_size)
+
+
 def compilations() -> dict:
     """tf.function traces (a new concrete function: a new graph, compiled again under XLA) in this
     process since the first call; a call that reuses a traced graph counts nothing. tf.data's own

@@ -262,6 +262,13 @@ def data_parallel(n: int):
     return Replicas(n)
 
 
+def handwritten_loop(layers, lr: float, batch_size: int):
+    """A hand-written PyTorch training loop for a Dense stack (mnistx/backends/handwritten/)."""
+    from mnistx.backends.handwritten.torch import Loop
+
+    return Loop(layers, lr, batch_size)
+
+
 def compilations() -> dict:
     """torch.compile (dynamo) graphs built and graph breaks in this process; 0 when nothing is compiled."""
     from torch._dynamo.utils import counters

@@ -114,7 +114,7 @@ class _Stamps(keras.callbacks.Callback):
 
 class KerasMode:
     def __init__(self, model: keras.Model, init_weights: list, batch_size: int, tuned: bool, task: Task,
-                 lr: float = 1e-3):
+                 lr: float):
         self.model, self.init, self.batch_size, self.lr, self.task = model, init_weights, batch_size, lr, task
         from mnistx import backends
 
@@ -182,6 +182,8 @@ class KerasMode:
                        epochs=math.ceil(need / stamps_per_epoch), verbose=0, shuffle=False, callbacks=[stamps])
         return intervals(stamps.stamps, skip=warm, per=per)
 
+    cross_check_against = "model.train_on_batch loop"
+
     def cross_check_times(self, x, y, n: int, warmup: int, mark=None) -> list[float]:
         """The independent check: seconds per model.train_on_batch call at self.batch_size, under the
         mode's jit_compile (one step per call), timed by the same harness (returns host floats: synced)."""
@@ -195,7 +197,7 @@ class KerasMode:
 class NativeMode:
     name = "native"
 
-    def __init__(self, model: keras.Model, init_weights: list, batch_size: int, task: Task, lr: float = 1e-3):
+    def __init__(self, model: keras.Model, init_weights: list, batch_size: int, task: Task, lr: float):
         self.model, self.init, self.batch_size, self.lr, self.task = model, init_weights, batch_size, lr, task
         self.trainer = None
 
@@ -264,10 +266,32 @@ class NativeMode:
         self.trainer.write_back()
         return times
 
+    cross_check_against = None  # set by cross_check_times: what it timed, or why nothing
 
-def make(mode: str, model, init_weights, batch_size: int, task: Task):
+    def cross_check_times(self, x, y, n: int, warmup: int, mark=None) -> list[float] | None:
+        """The independent check: seconds per step of a hand-written loop in this framework
+        (mnistx/bench/crosscheck.py) from the initial weights on the same batches, timed by the
+        same harness (host floats: synced). None, with the reason in cross_check_against, for a
+        model that is not a Dense stack."""
+        from mnistx import backends
+        from mnistx.bench.crosscheck import dense_stack
+
+        self.model.set_weights(self.init)
+        layers, why = dense_stack(self.model, self.task.loss_fn)
+        if layers is None:
+            self.cross_check_against = "no hand-written loop: " + why
+            return None
+        loop = backends.handwritten_loop(layers, self.lr, self.batch_size)
+        self.cross_check_against = "hand-written loop: " + loop.what
+        bs = self.batch_size
+        batches = [(x[0][i * bs:(i + 1) * bs], y[i * bs:(i + 1) * bs]) for i in range(max(1, min(len(y) // bs, n + warmup)))]
+        return cycle_times(loop.train_step, batches, n, warmup, mark)
+
+
+def make(mode: str, model, init_weights, batch_size: int, task: Task, lr: float):
+    """One timed mode of `model` (Adam at learning rate `lr`, training from `init_weights`)."""
     if mode == "native":
-        return NativeMode(model, init_weights, batch_size, task)
+        return NativeMode(model, init_weights, batch_size, task, lr)
     if mode in ("keras-default", "keras-tuned"):
-        return KerasMode(model, init_weights, batch_size, tuned=mode == "keras-tuned", task=task)
+        return KerasMode(model, init_weights, batch_size, tuned=mode == "keras-tuned", task=task, lr=lr)
     raise ValueError(f"unknown mode {mode}; choose from {MODES}")

@@ -121,8 +121,10 @@ def explain_table(rows: list[dict]) -> list[str]:
            "or several steps per execution, so it may be faster than its per-call steps, never slower; + s per fit "
            "call = fit's fixed cost of one call (data adapter, iterator, callbacks), timed on one warm execution "
            "and added to the expected epoch); "
-           "x check = the mode's s/step ((epoch - fit's fixed cost) / steps) over a plain model.train_on_batch loop timed by "
-           "the same harness, flagged above 1.25.", "",
+           "x check = the mode's s/step ((epoch - fit's fixed cost) / steps) over an independent loop timed by "
+           "the same harness, flagged above 1.25: keras modes against a plain model.train_on_batch loop, native "
+           "against a hand-written loop in the framework itself (torch.nn, jax.numpy, tf.GradientTape; Dense "
+           "stacks only, '-' otherwise).", "",
            "| backend | model | mode | compiles (timed) | graph breaks (first call) | epoch / steps | x check | flags |",
            "|---|---|---|---|---|---|---|---|"]
     for r in rows:

@@ -10,7 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mnistx import backends, losses, models, runs
+from mnistx import backends, children, losses, models, runs
 from mnistx.bench import bookkeeping
 from mnistx.bench import modes as M
 from mnistx.bench.stats import peak_rss_bytes, summarize, time_calls
@@ -47,48 +47,48 @@ def inference(model, xs: list, batch_sizes, budget_s: float = 1.0) -> dict:
     return out
 
 
-def bench_model(job: dict, cfg: dict, progress) -> dict:
-    """Every mode on one model (job: a prepared model, see mnistx/prepare.py); a mode that
-    cannot run the model records why instead of a number."""
-    from mnistx.backends._common import pack_inputs
+def bench_model(job, cfg, progress) -> dict:
+    """Every mode (cfg: BenchConfig) on one model (job: children.Prepared); a mode that cannot
+    run the model records why instead of a number."""
 
-    keras.utils.set_random_seed(cfg["seed"])
+    keras.utils.set_random_seed(cfg.seed)
     start = time.perf_counter()
-    model = models.build_spec(job["model"])
-    model.load_weights(job["reference"])
+    model = models.build_spec(job.model)
+    model.load_weights(job.reference)
     build_s = time.perf_counter() - start
     init = model.get_weights()
-    data = Inputs.load(job["inputs"])
-    out_last = (job["info"]["output_shapes"][0] or [1])[-1]
-    loss_fn = losses.make(job["loss"], model)
-    classifier = job["loss"]["name"].endswith("crossentropy") and out_last > 1
+    data = Inputs.load(job.inputs)
+    out_last = job.out_last
+    loss_fn = losses.make(job.loss, model)
+    classifier = job.loss["name"].endswith("crossentropy") and out_last > 1
     task = M.Task(loss_fn, classifier, model)
-    x, y = data.train_x, losses.shape_labels(data.train_y, job["loss"], out_last)
-    ex, ey = data.eval_x, losses.shape_labels(data.eval_y, job["loss"], out_last)
-    result = {"model": job["label"], "spec": job["model"], "params": int(model.count_params()),
-              "build_seconds": build_s, "classifier": classifier, "loss": job["loss"]["name"], "modes": {}}
+    x, y = data.train_x, losses.shape_labels(data.train_y, job.loss, out_last)
+    ex, ey = data.eval_x, losses.shape_labels(data.eval_y, job.loss, out_last)
+    result = {"model": job.label, "spec": job.model, "params": int(model.count_params()),
+              "build_seconds": build_s, "classifier": classifier, "loss": job.loss["name"], "modes": {}}
     cannot = backends.UNSUPPORTED.get("training")
     if cannot:  # an inference-only backend (numpy, openvino): the modes are listed with the reason
-        result["modes"] = {mode: {"not_supported": cannot} for mode in cfg["modes"]}
-        progress(f"{job['label']}: training modes not supported ({cannot}); inference only")
-    for mode in () if cannot else cfg["modes"]:
-        progress(f"{job['label']} {mode} ...")
+        result["modes"] = {mode: {"not_supported": cannot} for mode in cfg.modes}
+        progress(f"{job.label}: training modes not supported ({cannot}); inference only")
+    for mode in () if cannot else cfg.modes:
+        progress(f"{job.label} {mode} ...")
         t0 = time.perf_counter()
         try:
             result["modes"][mode] = _bench_mode(mode, model, init, task, x, y, ex, ey, cfg)
-            progress(f"{job['label']} {mode} done in {time.perf_counter() - t0:.1f} s")
+            progress(f"{job.label} {mode} done in {time.perf_counter() - t0:.1f} s")
         except Exception as exc:  # e.g. torch.compile or XLA cannot take this model
             result["modes"][mode] = {"error": f"cannot run this model: {type(exc).__name__}: {one_line(exc)}"}
-            progress(f"{job['label']} {mode}: {result['modes'][mode]['error']}")
+            progress(f"{job.label} {mode}: {result['modes'][mode]['error']}")
         model.set_weights(init)
-    result["inference"] = inference(model, ex, cfg["infer_batch_sizes"])
+    result["inference"] = inference(model, ex, cfg.infer_batch_sizes)
     return result
 
 
 def _bench_mode(mode, model, init, task, x, y, ex, ey, cfg) -> dict:
     """One mode at every step batch size; each timed region records the compiles inside it
     (bookkeeping.delta), the epoch is reconciled with its steps and cross-checked (keras modes:
-    a plain train_on_batch loop timed by the same harness)."""
+    a plain train_on_batch loop; native: a hand-written loop in the framework, for Dense stacks;
+    both timed by the same harness)."""
     from mnistx.backends._common import pack_inputs
 
     r = {"steps": {}, "compiles": {}}
@@ -100,34 +100,36 @@ def _bench_mode(mode, model, init, task, x, y, ex, ey, cfg) -> dict:
         r["compiles"][region] = bookkeeping.delta(box["before"], backends.compilations())
         return value
 
-    bs_main = cfg["batch_size"]
-    for bs in sorted(set(cfg["step_batch_sizes"]) | {bs_main}):
-        m = M.make(mode, model, init, bs, task)
+    bs_main = cfg.batch_size
+    for bs in sorted(set(cfg.step_batch_sizes) | {bs_main}):
+        m = M.make(mode, model, init, bs, task, cfg.learning_rate)
         first = counted("first_call" if bs == bs_main else f"first_call b={bs}", lambda mark: m.prepare(x, y))
         if bs == bs_main:  # the worksheet's batch size: first call and whole epochs
             r["first_call_seconds"] = first
 
             def epochs(mark):
                 out = []
-                for _ in range(cfg["epochs"]):
+                for _ in range(cfg.epochs):
                     m.reset()
                     out.append(m.epoch(x, y))
                 return out
 
             times = counted("epochs", epochs)
-            task.compile(model, 1e-3)  # evaluate with the same loss and metrics in every mode
+            task.compile(model, cfg.learning_rate)  # evaluate with the same loss and metrics in every mode
             ev = model.evaluate(pack_inputs(model, ex), task.keras_y(ey), batch_size=256, verbose=0, return_dict=True)
             r.update(epoch=summarize(times), epoch_samples=len(y), test_loss_after_epoch=float(ev["loss"]),
                      test_accuracy_after_epoch=float(ev["accuracy"]) if "accuracy" in ev else None)
-        if bs in cfg["step_batch_sizes"]:  # last: keras modes may recompile for step timing
+        if bs in cfg.step_batch_sizes:  # last: keras modes may recompile for step timing
             r["steps"][str(bs)] = summarize(counted(f"steps b={bs}", lambda mark: m.step_times(
-                x, y, cfg["timed_steps"], cfg["warmup_steps"], mark)))
+                x, y, cfg.timed_steps, cfg.warmup_steps, mark)))
         if bs == bs_main:
             r["settings"] = m.settings
             check = getattr(m, "cross_check_times", None)
             if check:
-                r["cross_check_steps"] = summarize(counted("cross-check", lambda mark: check(
-                    x, y, cfg["timed_steps"], cfg["warmup_steps"], mark)))
+                times = counted("cross-check", lambda mark: check(x, y, cfg.timed_steps, cfg.warmup_steps, mark))
+                r["cross_check_against"] = m.cross_check_against
+                if times:
+                    r["cross_check_steps"] = summarize(times)
     _explain(r, mode, bs_main)
     return r
 
@@ -147,15 +149,13 @@ def _explain(r: dict, mode: str, batch_size: int) -> None:
         r["reconcile"] = bookkeeping.reconcile(r["epoch"]["median"], steps, step_s, extra_s=extra, fused=fused)
     if "cross_check_steps" in r:  # per step, fit's fixed cost per call taken out
         r["cross_check"] = bookkeeping.cross_check((r["epoch"]["median"] - extra) / steps,
-                                                   r["cross_check_steps"]["median"], "model.train_on_batch loop")
+                                                   r["cross_check_steps"]["median"], r["cross_check_against"])
     r["flags"] = bookkeeping.flags(r)
 
 
 def run(workdir: str | Path) -> None:
-    from mnistx.spawn import child_start
-
-    workdir, cfg, _ = child_start(workdir)
-    me = keras.backend.backend()
+    workdir, child = children.start(workdir, children.BenchChild)
+    me, cfg = keras.backend.backend(), child.settings
     if backends.has_gpu():
         backends.set_tf32(False)
 
@@ -163,8 +163,8 @@ def run(workdir: str | Path) -> None:
         print(f"[{me}] {msg}", flush=True)
 
     out = {**backends.describe(), "tf32": False if backends.has_gpu() else None,
-           "import": import_seconds(cfg["import_repeats"])}
-    out["models"] = {job["label"]: bench_model(job, cfg, progress) for job in cfg["jobs"]}
+           "import": import_seconds(cfg.import_repeats)}
+    out["models"] = {job.label: bench_model(job, cfg, progress) for job in child.jobs}
     out["peak_rss_bytes"] = peak_rss_bytes()
     out["gpu_peak_bytes"] = backends.gpu_peak_bytes()
     runs.write_json(workdir / f"{me}.json", out)

@@ -32,7 +32,7 @@ class Loop:
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     def weights(self) -> list[np.ndarray]:
         out = []

@@ -53,7 +53,9 @@ class Prepared:
     @property
     def out_last(self) -> int:
         """The first output's last dimension (1 for a scalar output)."""
-        return (self.info["output_shapes"][0] or [1])[-1]
+        from mnistx.inputs import out_last
+
+        return out_last(self.info)
 
 
 @dataclass(frozen=True)

@@ -231,6 +231,11 @@ def label_kind(y: np.ndarray) -> str:
     return "float"
 
 
+def out_last(info: dict) -> int:
+    """The first output's last dimension from the probe's info (1 for a scalar output)."""
+    return (info["output_shapes"][0] or [1])[-1]
+
+
 def guess_loss(kind: str, probabilities: bool, out_last: int) -> dict:
     """Cross-entropy for classes (sparse for ints, categorical for one-hot), else MSE."""
     if kind == "int":

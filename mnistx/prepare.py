@@ -67,8 +67,7 @@ def choose_loss(spec, info: dict, loss: str | None, kind: str) -> dict:
         return {"name": loss, "from_logits": not probs, "why": "--loss"}
     if spec.on_mnist:
         return {"name": "categorical_crossentropy", "from_logits": False, "why": "the worksheet's loss"}
-    out_last = (info["output_shapes"][0] or [1])[-1]
-    guess = I.guess_loss(kind, probs, out_last)
+    guess = I.guess_loss(kind, probs, I.out_last(info))
     what = {"int": "integer labels", "onehot": "one-hot labels", "float": "float targets"}[kind]
     logits = " with from_logits=True (outputs are not probabilities)" if guess["from_logits"] else ""
     return {**guess, "why": f"guessed from {what}{logits}; pass --loss to choose"}

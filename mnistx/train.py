@@ -79,6 +79,7 @@ def train_any(config: TrainConfig, run_dir, data_path=None, inputs: str = "data"
     checked, else loaded from data_path). Anything else writes a run directory plus eval.npz (the
     evaluation inputs and labels, up to EVAL_SAMPLES, for introspection). Returns metrics."""
     from mnistx import losses, modelspec, probe
+    from mnistx.inputs import out_last as output_width
     from mnistx.prepare import fit_job, read_data
 
     spec = modelspec.parse(config.model)
@@ -101,7 +102,7 @@ def train_any(config: TrainConfig, run_dir, data_path=None, inputs: str = "data"
     info = probe.inspect(model, int_high, seq_len, image_size)
     n_train = config.train_limit or (SYNTHETIC_TRAIN if arrays is None else 10**9)
     job, choice = fit_job(spec, info, arrays, source, EVAL_SAMPLES, n_train, config.seed, loss)
-    out_last = (info["output_shapes"][0] or [1])[-1]
+    out_last = output_width(info)
     progress(f"  {info['class']} '{info['name']}', {info['params']:,} weights; inputs {job.source}; "
              f"loss {choice['name']} ({choice['why']})")
     loss, ty, ey, classifier = losses.for_training(model, choice, out_last, job.train_y, job.eval_y)

@@ -32,9 +32,10 @@ def dense_stack(model: keras.Model, loss_fn) -> tuple[list | None, str | None]:
         if not isinstance(layer, keras.layers.Dense) or not layer.use_bias:
             return None, f"layer {layer.name} ({type(layer).__name__}): the hand-written loops build Dense stacks"
         kernel, bias = (np.asarray(keras.ops.convert_to_numpy(w), np.float32) for w in layer.weights)
-        layers.append((kernel, bias, keras.activations.serialize(layer.activation)))
-    acts = [a if isinstance(a, str) else a.get("config", {}).get("name", str(a)) for _, _, a in layers]
+        act = keras.activations.serialize(layer.activation)  # a name for Keras's own activations
+        layers.append((kernel, bias, act if isinstance(act, str) else str(act)))
+    acts = [a for _, _, a in layers]
     last = "linear" if loss_fn.get_config().get("from_logits") else "softmax"
     if not layers or acts[-1] != last or any(a not in ACTIVATIONS for a in acts[:-1]):
         return None, f"activations {acts}: the hand-written loops take relu/linear, then {last}"
-    return [(k, b, a) for (k, b, _), a in zip(layers, acts)], None
+    return layers, None

@@ -50,7 +50,6 @@ def inference(model, xs: list, batch_sizes, budget_s: float = 1.0) -> dict:
 def bench_model(job, cfg, progress) -> dict:
     """Every mode (cfg: BenchConfig) on one model (job: children.Prepared); a mode that cannot
     run the model records why instead of a number."""
-
     keras.utils.set_random_seed(cfg.seed)
     start = time.perf_counter()
     model = models.build_spec(job.model)

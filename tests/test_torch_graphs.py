@@ -101,3 +101,37 @@ def test_partial_batches_and_cpu_default_stay_on_the_eager_or_compiled_loop(rng)
     t = tb.NativeTrainer(model, keras.losses.SparseCategoricalCrossentropy(), 1e-2, BS, compile=False)
     assert t.graphs is False and t.path == "eager"  # CPU: no capture attempted
     assert np.isfinite(t.train_step([x[:5]], y[:5]))
+
+
+def test_the_one_graph_step_and_its_chunks_follow_the_stepped_loop(rng):
+    """CPU: the whole step (forward, backward, Adam) is one compiled graph, and train_epoch's
+    chunks of CHUNK_STEPS steps land on the same weights as one call per step (tolerance 1e-6)."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    init = model.get_weights()
+    n = 2 * tb.NativeTrainer.CHUNK_STEPS + 1  # two chunks and one stepped remainder
+    x, y = rng.random((n * BS, 28, 28), dtype=np.float32), np.eye(10, dtype=np.float32)[rng.integers(0, 10, n * BS)]
+    t = tb.NativeTrainer(model, keras.losses.CategoricalCrossentropy(), 1e-2, BS, graphs=False)
+    assert t.path == "compiled-step" and t.epoch_loop == "compiled" and t.fused_error is None
+    stepped = np.mean([t.train_step([x[i * BS:(i + 1) * BS]], y[i * BS:(i + 1) * BS]) for i in range(n)])
+    w_stepped = model.get_weights()
+    model.set_weights(init)
+    t.reset()
+    chunked = t.train_epoch([x], y)
+    assert t.epoch_loop == "compiled" and t.chunk_error is None
+    assert abs(chunked - stepped) < 1e-6
+    assert max(float(np.abs(a - b).max()) for a, b in zip(w_stepped, model.get_weights())) < 1e-6
+    assert max(float(np.abs(a - b).max()) for a, b in zip(w_stepped, init)) > 1e-3  # it trained
+
+
+def test_a_step_the_one_graph_cannot_trace_falls_back_and_says_why(rng):
+    """Dropout reads its seed on the host: the one-graph step fails to trace, the two-graph path
+    trains from the same weights, and fused_error names the cause."""
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dropout(0.3), keras.layers.Dense(10, activation="softmax")])
+    x, y = rng.random((4 * BS, 28, 28), dtype=np.float32), np.eye(10, dtype=np.float32)[rng.integers(0, 10, 4 * BS)]
+    t = tb.NativeTrainer(model, keras.losses.CategoricalCrossentropy(), 1e-2, BS, graphs=False)
+    losses = [t.train_step([x[i * BS:(i + 1) * BS]], y[i * BS:(i + 1) * BS]) for i in range(4)]
+    assert t.path == "torch.compile" and t.epoch_loop == "python" and t.fused_error
+    assert np.isfinite(losses).all()

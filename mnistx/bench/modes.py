@@ -208,7 +208,8 @@ class NativeMode:
                 "loop": type(self.trainer).__module__ if self.trainer else None,
                 "epoch_loop": getattr(self.trainer, "epoch_loop", None),
                 "loop_choice": getattr(self, "loop_choice", None),
-                "path": getattr(self.trainer, "path", None), "graph_error": getattr(self.trainer, "graph_error", None)}
+                "path": getattr(self.trainer, "path", None), "graph_error": getattr(self.trainer, "graph_error", None),
+                "fused_error": getattr(self.trainer, "fused_error", None)}
 
     def prepare(self, x, y) -> float:
         """Build the trainer and trace its step and epoch functions (same shapes as timed)."""

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from mnistx.backends._common import cpu_device
-from mnistx.backends.torch_native import EPS, KerasAdam, NativeTrainer  # noqa: F401 (KerasAdam: benchmarks)
+from mnistx.backends.torch_native import EPS, KerasAdam, NativeTrainer  # noqa: F401 (re-exported: tests, benchmarks)
 UNSUPPORTED: dict[str, str] = {}  # capability -> reason; this backend can do everything
 
 

@@ -125,13 +125,27 @@ def test_the_one_graph_step_and_its_chunks_follow_the_stepped_loop(rng):
     assert max(float(np.abs(a - b).max()) for a, b in zip(w_stepped, init)) > 1e-3  # it trained
 
 
+class _HostCall(keras.layers.Layer):
+    """Calls a function torch.compile must not trace (as a host read or a foreign library would be)."""
+
+    def call(self, x):
+        return _untraceable(x)
+
+
+@torch.compiler.disable
+def _untraceable(x):
+    return x * 1.0
+
+
 def test_a_step_the_one_graph_cannot_trace_falls_back_and_says_why(rng):
-    """Dropout reads its seed on the host: the one-graph step fails to trace, the two-graph path
-    trains from the same weights, and fused_error names the cause."""
+    """A layer the one-graph step cannot trace: the two-graph path trains from the same weights,
+    and fused_error names the cause."""
     model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(16, activation="relu"),
-                              keras.layers.Dropout(0.3), keras.layers.Dense(10, activation="softmax")])
+                              _HostCall(), keras.layers.Dense(10, activation="softmax")])
     x, y = rng.random((4 * BS, 28, 28), dtype=np.float32), np.eye(10, dtype=np.float32)[rng.integers(0, 10, 4 * BS)]
+    before = [w.copy() for w in model.get_weights()]
     t = tb.NativeTrainer(model, keras.losses.CategoricalCrossentropy(), 1e-2, BS, graphs=False)
     losses = [t.train_step([x[i * BS:(i + 1) * BS]], y[i * BS:(i + 1) * BS]) for i in range(4)]
     assert t.path == "torch.compile" and t.epoch_loop == "python" and t.fused_error
     assert np.isfinite(losses).all()
+    assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # it trained

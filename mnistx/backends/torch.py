@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from mnistx.backends._common import cpu_device
-from mnistx.backends.torch_native import EPS, KerasAdam, NativeTrainer  # noqa: F401 (re-exported: tests, benchmarks)
+from mnistx.backends._torch_native import EPS, KerasAdam, NativeTrainer  # noqa: F401 (re-exported: tests, benchmarks)
 UNSUPPORTED: dict[str, str] = {}  # capability -> reason; this backend can do everything
 
 
@@ -68,7 +68,7 @@ def gradients(model, xs, objective):
 
 
 def native_trainer(model, loss_fn, learning_rate: float = 1e-3, batch_size: int = 32) -> NativeTrainer:
-    """The torch native loop (mnistx/backends/torch_native.py)."""
+    """The torch native loop (mnistx/backends/_torch_native.py)."""
     return NativeTrainer(model, loss_fn, learning_rate, batch_size)
 
 

@@ -34,7 +34,7 @@ class NativeTrainer:
                      against 1.44 s for the two graphs below (benchmarks/results/torch-native-fused-cpu.txt)
       torch.compile  forward + loss compiled (AOTAutograd compiles its backward) and the KerasAdam
                      update as a second graph: where the one-graph step cannot be traced
-                     (`fused_error` says why, e.g. a dropout seed read on the host)
+                     (`fused_error` says why; KerasHub GPT-2: "Failed to trace builtin operator")
       eager          where compiling fails (no C++ compiler, a model torch.compile cannot trace)
     `epoch_loop` "compiled": train_epoch runs CHUNK_STEPS steps per compiled call (the step
     unrolled), for small models only (<= CHUNK_MAX_TENSORS weight tensors), where the ~0.3 ms per

@@ -31,7 +31,7 @@ class NativeTrainer:
       compiled-step  (CPU) the whole step as ONE torch.compile graph: torch.func.grad_and_value over
                      model.stateless_call, then Keras's Adam in place on the weights and moments; no
                      autograd engine or optimizer call between graphs. 2-core MLP epoch 0.90-0.99 s
-                     against 1.44 s for the two graphs below (benchmarks/results/torch-native-fused-cpu.txt)
+                     against 1.44 s for the two graphs below (docs/performance.md)
       torch.compile  forward + loss compiled (AOTAutograd compiles its backward) and the KerasAdam
                      update as a second graph: where the one-graph step cannot be traced
                      (`fused_error` says why; KerasHub GPT-2: "Failed to trace builtin operator")
@@ -102,14 +102,9 @@ class NativeTrainer:
             return self.loss_fn(y, out), new_ntv
 
         grads, (loss, new_ntv) = torch.func.grad_and_value(loss_of, has_aux=True)(tv)
-        g = self.opt.param_groups[0]
         with torch.no_grad():
             t.add_(1)
-            alpha = g["lr"] * torch.sqrt(1 - torch.pow(g["beta_2"], t)) / (1 - torch.pow(g["beta_1"], t))
-            for w, grad, m, v in zip(tv, grads, ms, vs):
-                m.lerp_(grad, 1 - g["beta_1"])  # m += (g - m) * (1 - b1)
-                v.lerp_(grad * grad, 1 - g["beta_2"])
-                w.sub_(m * alpha / (torch.sqrt(v) + g["eps"]))
+            _keras_adam_(tv, list(grads), ms, vs, t, self.opt.param_groups[0])
             for old, new in zip(ntv, new_ntv):
                 old.copy_(new)
         return loss.detach()
@@ -262,16 +257,21 @@ class KerasAdam(torch.optim.Optimizer):
             if not ps:
                 continue
             self.init_state()
-            for step in {id(self.state[p]["step"]): self.state[p]["step"] for p in ps}.values():
-                step.add_(1)  # each shared count once
-            ms, vs = [self.state[p]["m"] for p in ps], [self.state[p]["v"] for p in ps]
-            t, b1, b2 = self.state[ps[0]]["step"], group["beta_1"], group["beta_2"]
-            alpha = group["lr"] * torch.sqrt(1 - torch.pow(b2, t)) / (1 - torch.pow(b1, t))
-            grads = [p.grad for p in ps]
-            torch._foreach_lerp_(ms, grads, 1 - b1)  # m += (g - m) * (1 - b1)
-            torch._foreach_lerp_(vs, torch._foreach_mul(grads, grads), 1 - b2)
-            den = torch._foreach_add(torch._foreach_sqrt(vs), group["eps"])
-            torch._foreach_sub_(ps, torch._foreach_div(torch._foreach_mul(ms, alpha), den))
+            t = self.state[ps[0]]["step"]  # the group's one count (init_state shares it)
+            t.add_(1)
+            _keras_adam_(ps, [p.grad for p in ps], [self.state[p]["m"] for p in ps],
+                         [self.state[p]["v"] for p in ps], t, group)
+
+
+def _keras_adam_(ws, grads, ms, vs, t, group) -> None:
+    """Keras's Adam update in place on lists of weights and moments, at step count t (a 0-d tensor,
+    already counting this step): the one formula of KerasAdam.step and the one-graph step."""
+    b1, b2 = group["beta_1"], group["beta_2"]
+    alpha = group["lr"] * torch.sqrt(1 - torch.pow(b2, t)) / (1 - torch.pow(b1, t))
+    torch._foreach_lerp_(ms, grads, 1 - b1)  # m += (g - m) * (1 - b1)
+    torch._foreach_lerp_(vs, torch._foreach_mul(grads, grads), 1 - b2)
+    den = torch._foreach_add(torch._foreach_sqrt(vs), group["eps"])
+    torch._foreach_sub_(ws, torch._foreach_div(torch._foreach_mul(ms, alpha), den))
 
 
 def _restore(params, saved) -> None:

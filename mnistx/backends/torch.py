@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from mnistx.backends._common import cpu_device
-from mnistx.backends._torch_native import EPS, KerasAdam, NativeTrainer  # noqa: F401 (re-exported: tests, benchmarks)
+from mnistx.backends._torch_native import EPS, KerasAdam, NativeTrainer, _device  # noqa: F401 (re-exported: tests, benchmarks)
 UNSUPPORTED: dict[str, str] = {}  # capability -> reason; this backend can do everything
 
 
@@ -26,10 +26,6 @@ def device() -> str:
     if has_gpu():
         return f"gpu ({torch.cuda.get_device_name(0)})"
     return cpu_device(threads())
-
-
-def _device():
-    return torch.device("cuda" if has_gpu() else "cpu")
 
 
 def sync(x):

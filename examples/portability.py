@@ -58,7 +58,7 @@ from mnistx.config import IntrospectConfig, TrainConfig  # noqa: E402
 raw = data.load()
 config = TrainConfig(model="mlp", epochs=EPOCHS)
 run_dir = tempfile.mkdtemp(prefix=f"notebook-{BACKEND}-")
-metrics = train.train(config, data.prepare(raw, config.validation_split), run_dir, verbose=2)
+metrics = train.train(config, run_dir, raw=raw, verbose=2)
 print(f"test accuracy {metrics['test_accuracy']:.4f} after {EPOCHS} epoch(s) on {BACKEND}")
 
 # %% [markdown]
@@ -71,11 +71,12 @@ print(f"test accuracy {metrics['test_accuracy']:.4f} after {EPOCHS} epoch(s) on 
 import io  # noqa: E402
 
 from mnistx import runs  # noqa: E402
-from mnistx.introspect import load_run_model, make_figures  # noqa: E402
+from mnistx.introspect import figures_for, load_run_model, read_run_data  # noqa: E402
 
 model = load_run_model(run_dir)
-probs = model.predict(data.normalize(raw.x_test), batch_size=256, verbose=0)
-figures = make_figures(model, raw, probs, runs.read_json(f"{run_dir}/history.json"), IntrospectConfig())
+run = read_run_data(run_dir, runs.read_json(f"{run_dir}/meta.json"))  # the test images the run kept
+probs = model.predict(run.xs[0], batch_size=256, verbose=0)
+figures, _ = figures_for(model, run, probs, runs.read_json(f"{run_dir}/history.json"), True, IntrospectConfig())
 for name in ("weights", "confidence", "misclassified"):
     png = io.BytesIO()
     figures[name].savefig(png, format="png", dpi=80, bbox_inches="tight")  # inline on any matplotlib backend

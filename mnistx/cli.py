@@ -92,8 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("introspect", help="save every worksheet figure for a run directory")
     p.add_argument("run_dir", help="a run directory written by `mnistx train` on any backend")
     _backend_arg(p, "; any backend can load any run, the inference-only numpy and openvino too", ALL_BACKENDS)
-    _data_arg(p)
-    p.add_argument("--image-index", type=int, default=IntrospectConfig.image_index, help="test image for the confidence chart "
+    p.add_argument("--image-index", type=int, default=IntrospectConfig.image_index, help="evaluation sample for the confidence chart "
                    "(default: %(default)s, the worksheet's)")
     p.add_argument("--out", metavar="DIR", help="figure folder (default: RUN_DIR/introspect-<backend>)")
 
@@ -184,7 +183,7 @@ def cmd_train(args) -> int:
     run_dir = args.out or default_run_dir(keras.backend.backend(), spec.label)
     print(f"mnistx train: {spec.text} on {keras.backend.backend()}, {cfg.epochs} epoch(s), "
           f"data {source} -> {run_dir}", flush=True)
-    metrics = train.train_any(cfg, run_dir, args.data, args.inputs, args.loss, args.int_high,
+    metrics = train.train(cfg, run_dir, args.data, args.inputs, args.loss, args.int_high,
                               seq_len=args.seq_len, image_size=args.image_size, raw=raw)
     acc = f"test accuracy {metrics['test_accuracy']:.4f}, " if metrics.get("test_accuracy") is not None else ""
     print(f"{acc}test loss {metrics['test_loss']:.4f}, "
@@ -194,15 +193,12 @@ def cmd_train(args) -> int:
 
 
 def cmd_introspect(args) -> int:
-    from mnistx import data, runs
+    from mnistx import runs
     from mnistx.config import IntrospectConfig
     from mnistx.introspect import introspect_run
 
-    from pathlib import Path
-
-    run = runs.check_run_dir(args.run_dir)
-    raw = None if (Path(run) / "eval.npz").is_file() else data.load(args.data)  # a user's model keeps its inputs
-    s = introspect_run(args.run_dir, raw, args.out, IntrospectConfig(image_index=args.image_index))
+    runs.check_run_dir(args.run_dir)  # a run keeps its evaluation inputs (eval.npz): no data to read
+    s = introspect_run(args.run_dir, args.out, IntrospectConfig(image_index=args.image_index))
     if s["test_accuracy"] is not None:
         print(f"introspect on {s['backend']} (trained on {s['trained_on']}): test accuracy "
               f"{s['test_accuracy']:.4f}; argmax agrees with the training backend on "

@@ -19,17 +19,16 @@ def train_column(workdir) -> None:
     (numpy, openvino) loads the first training backend's run (cfg.from_run) and introspects it."""
     import keras
 
-    from mnistx import backends, data, train
+    from mnistx import backends, train
     from mnistx.introspect import introspect_run
 
     workdir, cfg = children.start(workdir, children.CompareChild)
     me = keras.backend.backend()
     cannot = backends.UNSUPPORTED.get("training")
     run_dir = Path(cfg.from_run if cannot else Path(cfg.out) / "runs" / me)
-    metrics = None if cannot else train.train_any(cfg.train, run_dir, cfg.data, cfg.inputs, cfg.loss, cfg.int_high)
-    raw = None if (run_dir / "eval.npz").is_file() else data.load(cfg.data)
+    metrics = None if cannot else train.train(cfg.train, run_dir, cfg.data, cfg.inputs, cfg.loss, cfg.int_high)
     figures = Path(cfg.out) / "runs" / f"introspect-{me}" if cannot else run_dir / f"introspect-{me}"
-    intro = introspect_run(run_dir, raw, figures, IntrospectConfig(image_index=cfg.image_index))
+    intro = introspect_run(run_dir, figures, IntrospectConfig(image_index=cfg.image_index))
     meta = runs.read_json(run_dir / "meta.json")
     if cannot:  # this column's own environment; the weights are the trainer's
         meta = {**backends.describe(), "jit_compile": "-", "trained_on": meta.get("backend")}

@@ -17,6 +17,9 @@ DATA_ENV = "MNISTX_DATA"  # path to a Keras-layout .npz or an IDX folder
 WORKSHEET_EPOCH_SAMPLES = 48_000  # MNIST's 60,000 training images less the worksheet's 20% validation
 MNIST_TEST_SAMPLES = 10_000
 SYNTHETIC_SAMPLES = 1024  # per split, for models fed synthetic inputs built from their input spec
+EVAL_SAMPLES = 2000  # evaluation samples a run of a model off the registry keeps (eval.npz)
+SYNTHETIC_TRAIN = 2048  # training samples `mnistx train --inputs synthetic` makes
+RUN_SAMPLES = 25  # training samples a run keeps for its "samples" figure (eval.npz)
 
 
 @dataclass(frozen=True)

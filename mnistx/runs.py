@@ -1,7 +1,9 @@
 """Result and run-directory I/O: every file is written to a temp name, then renamed.
 
-A run directory holds model.keras, model.weights.h5, history.json, metrics.json, meta.json and
-test_probs.npy ((10000, 10) float32 softmax outputs of the training backend).
+A run directory holds model.keras, model.weights.h5, history.json, metrics.json, meta.json,
+test_probs.npy (the training backend's first output on the evaluation inputs, float32: (10000, 10)
+softmax outputs for the worksheet's MLP) and eval.npz (those inputs x0.., their labels y, and the
+first training samples sample_x0 / sample_y for the "samples" figure).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 from mnistx.errors import MnistxError, one_line
 
 RUN_FILES = ("model.keras", "model.weights.h5", "history.json", "metrics.json", "meta.json",
-             "test_probs.npy")
+             "test_probs.npy", "eval.npz")
 
 
 @contextmanager
@@ -74,9 +76,9 @@ def write_npy(path, array: np.ndarray) -> Path:
     return Path(path)
 
 
-def write_npz(path, **arrays) -> Path:
+def write_npz(path, compressed: bool = False, **arrays) -> Path:
     with atomic_path(path) as tmp:
-        np.savez(tmp, **arrays)
+        (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
     return Path(path)
 
 
@@ -187,6 +189,8 @@ def check_run_dir(run_dir) -> Path:
     if not run_dir.is_dir():
         raise MnistxError(f"run directory '{run_dir}' does not exist; make one with `mnistx train`")
     missing = [f for f in RUN_FILES if not (run_dir / f).is_file()]
+    if missing == ["eval.npz"]:  # runs before 2026-12-03 kept no evaluation inputs for registry models
+        raise MnistxError(f"'{run_dir}' has no eval.npz (written by an older mnistx); train it again")
     if missing:
         raise MnistxError(f"'{run_dir}' is not a complete run directory (missing {', '.join(missing)})")
     for name in RUN_FILES:
@@ -223,6 +227,12 @@ def _damage(path: Path) -> str | None:
         if path.suffix == ".json":
             json.loads(path.read_text())
             return None
+        if path.suffix == ".npz":
+            if not zipfile.is_zipfile(path):
+                return "not an .npz archive"
+            with zipfile.ZipFile(path) as z:
+                bad, names = z.testzip(), z.namelist()
+            return f"corrupt member {bad}" if bad else None if {"x0.npy", "y.npy"} <= set(names) else "no x0 / y inside"
         if path.suffix == ".npy":
             with open(path, "rb") as f:
                 major, _ = np.lib.format.read_magic(f)

@@ -105,12 +105,11 @@ def raw():
 @pytest.fixture(scope="session")
 def worksheet_run(tmp_path_factory, raw):
     """The worksheet's full recipe (mlp, 5 epochs, batch 32) trained once per backend."""
-    from mnistx import data, train
+    from mnistx import train
     from mnistx.config import TrainConfig
 
     run_dir = tmp_path_factory.mktemp("run")
-    cfg = TrainConfig()
-    metrics = train.train(cfg, data.prepare(raw, cfg.validation_split), run_dir, verbose=0)
+    metrics = train.train(TrainConfig(), run_dir, raw=raw, verbose=0)
     return run_dir, metrics
 
 

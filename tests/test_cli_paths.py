@@ -60,14 +60,14 @@ def test_backend_flag_reruns_in_a_child_when_keras_is_loaded(tmp_path):
 
 
 def test_cnn_trains_and_introspects_here(tmp_path, raw):
-    from mnistx import data, train
+    from mnistx import train
     from mnistx.config import IntrospectConfig, TrainConfig
     from mnistx.introspect import introspect_run
 
     cfg = TrainConfig(model="cnn", epochs=1, train_limit=3000)
-    metrics = train.train(cfg, data.prepare(raw, cfg.validation_split, cfg.train_limit), tmp_path / "run", verbose=0)
+    metrics = train.train(cfg, tmp_path / "run", raw=raw, verbose=0)
     assert metrics["test_accuracy"] > 0.8  # 2,400 images, one epoch: far above chance (0.1)
-    s = introspect_run(tmp_path / "run", raw, tmp_path / "fig", IntrospectConfig())
+    s = introspect_run(tmp_path / "run", tmp_path / "fig", IntrospectConfig())
     assert s["argmax_agree"] == s["test_images"] == 10_000 and s["max_abs_prob_diff"] < 1e-5
     assert len(s["figures"]) >= 6 and all(Path(f).is_file() for f in s["figures"].values())
 

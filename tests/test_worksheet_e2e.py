@@ -31,7 +31,7 @@ def test_introspect_every_figure(worksheet_run, raw, tmp_path):
     from mnistx.introspect import FIGURES, introspect_run
 
     run_dir, metrics = worksheet_run
-    s = introspect_run(run_dir, raw, tmp_path)
+    s = introspect_run(run_dir, tmp_path)
     assert set(s["figures"]) == set(FIGURES)
     for path in s["figures"].values():
         with open(path, "rb") as f:
@@ -40,15 +40,19 @@ def test_introspect_every_figure(worksheet_run, raw, tmp_path):
     assert s["test_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-4)
 
 
-def test_make_figures_panels(worksheet_run, raw):
+def test_the_worksheet_run_draws_every_panel(worksheet_run, raw):
     from mnistx import runs as r
     from mnistx.config import IntrospectConfig
-    from mnistx.introspect import load_run_model, make_figures
+    from mnistx.introspect import figures_for, load_run_model, read_run_data
 
     run_dir, _ = worksheet_run
     model = load_run_model(run_dir)
     probs = np.load(run_dir / "test_probs.npy")
-    figs = make_figures(model, raw, probs, r.read_json(run_dir / "history.json"), IntrospectConfig())
+    run = read_run_data(run_dir, r.read_json(run_dir / "meta.json"))
+    assert run.xs[0].shape == (10_000, 28, 28) and np.array_equal(run.y, raw.y_test)  # all of MNIST's test set
+    assert np.array_equal(np.round(run.sample_x[:10] * 255), raw.x_train[:10])  # the first training images, as the worksheet
+    figs, skipped = figures_for(model, run, probs, r.read_json(run_dir / "history.json"), True, IntrospectConfig())
+    assert skipped == {}  # a training backend has gradients: saliency too
     panels = {k: len(f.axes) for k, f in figs.items()}
     assert panels == {"samples": 10, "weights": 10, "confidence": 2, "misclassified": 10, "curves": 2,
                       "confusion": 2, "saliency": 10}

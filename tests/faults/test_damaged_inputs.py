@@ -13,12 +13,11 @@ from mnistx.cli import main
 
 @pytest.fixture(scope="module")
 def good_run(tmp_path_factory, raw):
-    from mnistx import data, train
+    from mnistx import train
     from mnistx.config import TrainConfig
 
     run = tmp_path_factory.mktemp("good")
-    cfg = TrainConfig(epochs=1, train_limit=2000)
-    train.train(cfg, data.prepare(raw, cfg.validation_split, cfg.train_limit), run, verbose=0)
+    train.train(TrainConfig(epochs=1, train_limit=2000), run, raw=raw, verbose=0)
     return run
 
 
@@ -51,6 +50,8 @@ DAMAGE = {  # case -> (file, how, words the error must contain)
                              "damaged"),
     "probs pickled": ("test_probs.npy", lambda p: np.save(p, np.array([{}], dtype=object)), "Python objects"),
     "meta.json missing": ("meta.json", lambda p: p.unlink(), "missing meta.json"),
+    "eval.npz truncated": ("eval.npz", _half, "not an .npz archive"),
+    "eval.npz missing (an older run)": ("eval.npz", lambda p: p.unlink(), "written by an older mnistx"),
 }
 
 

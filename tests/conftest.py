@@ -36,6 +36,12 @@ def pytest_report_header(config):
             "tests marked only_in(<other>) are deselected too. --keras-backends=torch,tensorflow,jax runs every leg."]
 
 
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The same line after the results: `pytest -q` prints no header."""
+    if config.get_verbosity() < 0:
+        terminalreporter.write_line(pytest_report_header(config)[0])
+
+
 def pytest_ignore_collect(collection_path, config):
     want = ONLY_IN.get(collection_path.name)
     if want:

@@ -84,3 +84,18 @@ def test_no_import_circles():
     assert graph["mnistx.parity.runner"] and graph["mnistx.cli"]  # the graph is read at all
     circles = sorted(m for m in graph if reaches(m, m))
     assert circles == [], circles
+
+
+def test_a_plain_pytest_says_which_files_other_legs_run():
+    """pytest on one backend names the files it leaves to the other legs (ONLY_IN): in the header,
+    and after the results under -q (which prints no header)."""
+    import keras
+
+    me = keras.backend.backend()
+    for quiet in ([], ["-q"]):
+        out = subprocess.run([sys.executable, "-m", "pytest", "--co", *quiet, "-p", "no:cacheprovider",
+                              str(Path(__file__).parent / "test_children.py")],
+                             capture_output=True, text=True, timeout=120)
+        said = out.stdout + out.stderr
+        assert f"this is the {me} leg; files that run in another leg only" in said, (quiet, said[-2000:])
+        assert ("test_torch_graphs.py (torch)" in said) == (me != "torch")

@@ -91,6 +91,7 @@ class BenchChild:  # kinds "bench" and "bench-scaling" (mnistx/bench/worker.py, 
 @dataclass(frozen=True)
 class CompareChild:  # kind "compare": train + introspect one column (mnistx/compare_worker.py)
     train: TrainConfig
+    model: dict  # train.model parsed in the parent, modelspec.ModelSpec.to_json()
     data: str | None  # the data file the children read (None: Keras's MNIST download)
     out: str  # the compare folder: runs/<backend>/ go under it
     image_index: int

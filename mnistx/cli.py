@@ -184,7 +184,7 @@ def cmd_train(args) -> int:
     print(f"mnistx train: {spec.text} on {keras.backend.backend()}, {cfg.epochs} epoch(s), "
           f"data {source} -> {run_dir}", flush=True)
     metrics = train.train(cfg, run_dir, args.data, args.inputs, args.loss, args.int_high,
-                              seq_len=args.seq_len, image_size=args.image_size, raw=raw)
+                              seq_len=args.seq_len, image_size=args.image_size, raw=raw, spec=spec)
     acc = f"test accuracy {metrics['test_accuracy']:.4f}, " if metrics.get("test_accuracy") is not None else ""
     print(f"{acc}test loss {metrics['test_loss']:.4f}, "
           f"{sum(metrics['seconds_per_epoch']) / len(metrics['seconds_per_epoch']):.2f} s/epoch; "

@@ -15,7 +15,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from mnistx import children, runs, spawn
+from mnistx import children, modelspec, runs, spawn
 from mnistx.config import BACKENDS, INFERENCE_BACKENDS, BenchConfig, CompareConfig, ParityConfig
 from mnistx.data import resolve_for_children
 from mnistx.errors import MnistxError
@@ -33,7 +33,8 @@ def _run_columns(cfg: CompareConfig, names, out: Path, data, progress, from_run=
     workdir.mkdir(parents=True, exist_ok=True)
     for b in names:
         (workdir / f"{b}.json").unlink(missing_ok=True)
-    children.write(workdir, children.CompareChild(cfg.train, data, str(out), cfg.image_index, cfg.inputs,
+    spec = modelspec.parse(cfg.train.model).to_json()  # the children rebuild it, never parse it again
+    children.write(workdir, children.CompareChild(cfg.train, spec, data, str(out), cfg.image_index, cfg.inputs,
                                                   cfg.loss, cfg.int_high, from_run))
     present = [b for b in names if spawn.installed(b)]
     cols = {b: {"status": "missing", "reason": f"not installed ({spawn.install_hint(b)})"}
@@ -61,8 +62,6 @@ def _non_finite(col: dict) -> str | None:
 
 
 def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> dict:
-    from mnistx import modelspec
-
     if cfg.backends is None:
         cfg = dataclasses.replace(cfg, backends=default_backends())
     spawn.check_backends(cfg.backends)

@@ -26,7 +26,8 @@ def train_column(workdir) -> None:
     me = keras.backend.backend()
     cannot = backends.UNSUPPORTED.get("training")
     run_dir = Path(cfg.from_run if cannot else Path(cfg.out) / "runs" / me)
-    metrics = None if cannot else train.train(cfg.train, run_dir, cfg.data, cfg.inputs, cfg.loss, cfg.int_high)
+    metrics = None if cannot else train.train(cfg.train, run_dir, cfg.data, cfg.inputs, cfg.loss, cfg.int_high,
+                                                    spec=cfg.model)
     figures = Path(cfg.out) / "runs" / f"introspect-{me}" if cannot else run_dir / f"introspect-{me}"
     intro = introspect_run(run_dir, figures, IntrospectConfig(image_index=cfg.image_index))
     meta = runs.read_json(run_dir / "meta.json")

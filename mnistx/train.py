@@ -35,17 +35,19 @@ def resolved_jit_compile(model: keras.Model) -> bool | str:
 
 def train(config: TrainConfig, run_dir, data_path=None, inputs: str = "data", loss: str | None = None,
           int_high: int | None = None, verbose: int | None = None, progress=print,
-          seq_len: int | None = None, image_size: int | None = None, raw=None) -> dict:
+          seq_len: int | None = None, image_size: int | None = None, raw=None, spec=None) -> dict:
     """Train any model spec (config.model) on any inputs and write a complete run directory:
     `mnistx train` and every compare column. A registry model on MNIST is one case: its loss is the
     worksheet's, it is evaluated on all 10,000 test images (others on up to EVAL_SAMPLES), and
     the data is normalised like any uint8 images. raw: MNIST already loaded and checked (else read
-    from data_path). Returns metrics."""
+    from data_path); spec: config.model as the parent parsed it (a ModelSpec or its to_json()),
+    else parsed here. Returns metrics."""
     from mnistx import losses, modelspec, probe
     from mnistx.inputs import out_last as output_width
     from mnistx.prepare import fit_job
 
-    spec = modelspec.parse(config.model)
+    spec = modelspec.parse(config.model) if spec is None else (
+        modelspec.ModelSpec.from_json(spec) if isinstance(spec, dict) else spec)
     arrays, source = _arrays(spec, inputs, data_path, raw)
     keras.utils.set_random_seed(config.seed)
     model = models.build_spec(spec)

@@ -20,7 +20,7 @@ EXAMPLES = {
     "parity": children.ParityChild(ParityConfig(backends=("jax", "torch"), steps=3), JOB, ("jax", "torch"),
                                    {"1e-05,0.0001": Tier(1e-5, 1e-4)}, trace_indices=(3, 1)),
     "bench": children.BenchChild(BenchConfig.quick(models=("mlp", "cnn")), (JOB, dataclasses.replace(JOB, label="b"))),
-    "compare": children.CompareChild(TrainConfig(epochs=1), "/d/mnist.npz", "/o", 7, "data", None, None, "/o/runs/jax"),
+    "compare": children.CompareChild(TrainConfig(epochs=1), {"kind": "registry", "target": "mlp", "function": ""}, "/d/mnist.npz", "/o", 7, "data", None, None, "/o/runs/jax"),
     "converge": children.ConvergeChild(ConvergeConfig(seeds=2), JOB, (1, 2), {"1": "/w/i1.h5", "2": "/w/i2.h5"}, None),
 }
 

@@ -106,8 +106,9 @@ def add_job_parsers(sub) -> None:
     p.add_argument("--modes", default=",".join(B.modes), metavar="A,B",
                    help="execution modes (default: %(default)s)")
     p.add_argument("--epochs", type=int, help="timed epochs per mode (default: 3, quick: 1)")
-    p.add_argument("--device", choices=["auto", "cpu", "gpu"], default=B.device,
-                   help="cpu hides GPUs from the children (default: %(default)s)")
+    p.add_argument("--platform", "--device", dest="device", choices=["auto", "cpu", "gpu"], default=B.device,
+                   help="where the children run: cpu hides GPUs from them; --device is its older name, "
+                        "--devices (below) how many (default: %(default)s)")
     p.add_argument("--devices", type=int, default=B.devices, metavar="N",
                    help="instead of the modes: data-parallel scaling of the first model on 1 and N devices "
                         "(GPUs, else N CPU devices or processes), per-device batch fixed; writes scaling.json "

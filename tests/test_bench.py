@@ -115,7 +115,7 @@ def test_goals_and_compare():
 
 def test_bench_end_to_end_small(tmp_path, backend, capsys):
     """A tiny bench on this backend through the CLI: JSON, table and plots written."""
-    code = main(["bench", "--backends", backend, "--epochs", "1", "--out", str(tmp_path), "--device", "cpu"]
+    code = main(["bench", "--backends", backend, "--epochs", "1", "--out", str(tmp_path), "--platform", "cpu"]
                 + ["--quick"])
     s = json.loads((tmp_path / "bench.json").read_text())
     assert code == (0 if s["accuracy"]["passed"] else 1), s["accuracy"]  # 1 only if a mode left the band

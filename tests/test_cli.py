@@ -139,3 +139,13 @@ def test_data_help_says_which_layout_each_model_takes(capsys):
         main(["parity", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "the worksheet's models (mlp, cnn) take MNIST" in text and "your own --model also takes" in text
+
+
+def test_bench_platform_has_its_older_name_and_is_not_devices():
+    """bench --platform (cpu/gpu/auto: where) is apart from --devices (how many); --device still parses."""
+    from mnistx.cli import _parser
+
+    for flag in ("--platform", "--device"):
+        args = _parser().parse_args(["bench", flag, "cpu"])
+        assert args.device == "cpu" and args.devices == _parser().parse_args(["bench"]).devices
+    assert _parser().parse_args(["bench"]).device == "auto"

@@ -29,12 +29,12 @@ def main(argv=None) -> int:
     ap.add_argument("--ops", action="store_true", help="also the framework profiler's top ops (torch)")
     ap.add_argument("--data", help="MNIST path (default: $MNISTX_DATA, else Keras's download)")
     args = ap.parse_args(argv)
-    d = data.prepare(data.load(args.data), 0.2)
+    d = data.worksheet_split(data.load(args.data), 0.2)
     x, y = [d.x_train[: 32 * args.steps]], d.y_train[: 32 * args.steps]
     keras.utils.set_random_seed(0)
     model = models.build(args.model)
     m = M.make(args.mode, model, model.get_weights(), 32, M.Task(keras.losses.CategoricalCrossentropy(), True))
-    m.prepare(x, y)
+    m.first_call(x, y)
     m.reset()
     m.epoch(x, y)  # warm: every graph built before anything is profiled
     m.reset()

@@ -16,7 +16,7 @@ from mnistx import data, models
 
 
 def main() -> int:
-    p = data.prepare(data.load(), 0.2)
+    p = data.worksheet_split(data.load(), 0.2)
     backend = keras.backend.backend()
     jits = [True] if backend == "jax" else [True, False]  # eager JAX is 60x slower: not a contender
     spes = [1] if backend == "torch" else [1, 50, 200, 500, 1500]  # torch refuses > 1

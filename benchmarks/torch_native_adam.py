@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--data", help="MNIST path (default: $MNISTX_DATA, else Keras's download)")
     args = ap.parse_args(argv)
-    d = data.prepare(data.load(args.data), 0.2)
+    d = data.worksheet_split(data.load(args.data), 0.2)
     x, y = [d.x_train], d.y_train
     keras.utils.set_random_seed(0)
     model = models.build("mlp")

@@ -196,9 +196,9 @@ def cmd_bench(args) -> int:
     from mnistx import runs
 
     if args.bench_command == "compare":
-        from mnistx.bench.report import compare
+        from mnistx.bench.report import compare_table
 
-        print(compare(runs.read_json(args.a), runs.read_json(args.b)))
+        print(compare_table(runs.read_json(args.a), runs.read_json(args.b)))
         return 0
     from mnistx.bench.runner import run_bench
     from mnistx.config import MODES, BenchConfig

@@ -41,7 +41,7 @@ class MNIST:
 
 
 @dataclass(frozen=True)
-class Prepared:
+class WorksheetSplit:
     """Training-ready arrays: x float32 (N, 28, 28) in [0, 1]; y one-hot float32 (N, 10);
     `labels_*` the integer labels. Validation is the LAST fraction of the training set."""
 
@@ -106,7 +106,7 @@ def validate(arrays: dict, source: str) -> None:
                             f"(min {y.min()}, max {y.max()}, dtype {y.dtype})")
 
 
-def prepare(raw: MNIST, validation_split: float = 0.2, train_limit: int | None = None) -> Prepared:
+def worksheet_split(raw: MNIST, validation_split: float = 0.2, train_limit: int | None = None) -> WorksheetSplit:
     """Normalize to float32 [0, 1], one-hot the labels, hold out the last `validation_split`."""
     if not 0.0 <= validation_split < 1.0:
         raise DataError(f"validation_split must be in [0, 1), got {validation_split}")
@@ -117,7 +117,7 @@ def prepare(raw: MNIST, validation_split: float = 0.2, train_limit: int | None =
         x, y = x[:train_limit], y[:train_limit]
     n_val = int(round(len(x) * validation_split))
     cut = len(x) - n_val
-    return Prepared(
+    return WorksheetSplit(
         x_train=normalize(x[:cut]), y_train=one_hot(y[:cut]),
         x_val=normalize(x[cut:]), y_val=one_hot(y[cut:]),
         x_test=normalize(raw.x_test), y_test=one_hot(raw.y_test),

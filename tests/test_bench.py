@@ -10,7 +10,7 @@ import pytest
 from mnistx.bench import bookkeeping
 from mnistx.bench import modes as M
 from mnistx.bench import stats
-from mnistx.bench.report import compare, goals
+from mnistx.bench.report import compare_table, goals
 from mnistx.cli import main
 from mnistx.config import BenchConfig
 
@@ -52,7 +52,7 @@ TASK = M.Task(keras.losses.CategoricalCrossentropy(), classifier=True)  # the wo
 def small(raw):
     from mnistx import data
 
-    return data.prepare(raw, 0.2, train_limit=15000)
+    return data.worksheet_split(raw, 0.2, train_limit=15000)
 
 
 def test_modes_reach_the_same_accuracy_band(small):
@@ -65,7 +65,7 @@ def test_modes_reach_the_same_accuracy_band(small):
     acc = {}
     for mode in M.MODES:
         m = M.make(mode, model, init, 32, TASK, BenchConfig().learning_rate)
-        m.prepare([small.x_train], small.y_train)
+        m.first_call([small.x_train], small.y_train)
         m.reset()
         m.epoch([small.x_train], small.y_train)
         acc[mode] = model.evaluate(small.x_test, small.y_test, batch_size=1000, verbose=0)[1]
@@ -83,7 +83,7 @@ def test_reset_replays_the_same_training(small, mode):
     init = model.get_weights()
     m = M.make(mode, model, init, 32, TASK, BenchConfig().learning_rate)
     x, y = [small.x_train[:3200]], small.y_train[:3200]
-    m.prepare(x, y)
+    m.first_call(x, y)
     finals = []
     for _ in range(2):
         m.reset()
@@ -109,7 +109,7 @@ def test_goals_and_compare():
     assert g["fastest_best"] == "jax native" and g["slowest_best"] == "torch keras-tuned"
     assert g["slowest_best_over_fastest_best"] == pytest.approx(3.0)
     assert g["tuned_over_native"] == {"jax": pytest.approx(1.2), "torch": pytest.approx(0.75)}
-    table = compare(s, {"summary": _summary("jax", 1.0, 0.6)})
+    table = compare_table(s, {"summary": _summary("jax", 1.0, 0.6)})
     assert "| jax | mlp | native | 0.500 | 1.000 | 2.00 |" in table
 
 

@@ -19,7 +19,7 @@ def test_canonical_mnist(raw):
 
 
 def test_prepare_matches_worksheet_numpy(raw):
-    p = data.prepare(raw, validation_split=0.2)
+    p = data.worksheet_split(raw, validation_split=0.2)
     assert p.x_train.shape == (48000, 28, 28) and p.x_val.shape == (12000, 28, 28)
     assert p.x_train.dtype == np.float32 and p.y_train.dtype == np.float32
     # worksheet: x / 255.0 in float64; float32 rounding only

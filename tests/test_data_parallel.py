@@ -54,7 +54,7 @@ def test_compare_pairs_each_backend_with_itself_and_the_n_device_runs_with_each_
     single = {"jax": {**base, "noise_traj_w0": np.zeros((3, 4), np.float32)}, "torch": dict(base)}
     far = {k: v + np.float32(1e-2) if k == "traj_w0" else v for k, v in base.items() if k != "out_0"}
     parallel = {"jax": {k: v for k, v in base.items() if k != "out_0"}, "torch": far}
-    checks, curves = DP.compare(single, parallel, 2, Tolerances())
+    checks, curves = DP.judge(single, parallel, 2, Tolerances())
     verdict = {(c["pair"], c["check"]): c["passed"] for c in checks}
     assert verdict == {("jax vs jax×2", "trajectory_loss"): True, ("jax vs jax×2", "trajectory_weights"): True,
                        ("torch vs torch×2", "trajectory_loss"): True, ("torch vs torch×2", "trajectory_weights"): False,
@@ -80,7 +80,7 @@ def test_the_floor_is_the_largest_sensitivity_any_backend_measured():
               "torch": {"traj_w0": np.zeros((1, 2), np.float32), "noise_traj_w0": np.array([[2e-4, 0.0]], np.float32)}}
     assert DP.sensitivity(single)["noise_traj_w0"].tolist() == [[pytest.approx(2e-4), pytest.approx(1e-3)]]
     flipped = {"traj_w0": lr_flip.copy()}
-    checks, _ = DP.compare(single, {"torch": flipped}, 2, Tolerances())
+    checks, _ = DP.judge(single, {"torch": flipped}, 2, Tolerances())
     assert [c["passed"] for c in checks] == [True]
-    checks, _ = DP.compare({"torch": single["torch"]}, {"torch": flipped}, 2, Tolerances())
+    checks, _ = DP.judge({"torch": single["torch"]}, {"torch": flipped}, 2, Tolerances())
     assert [c["passed"] for c in checks] == [False]  # torch's own floor alone (3 x 0 there) does not cover it

@@ -16,7 +16,7 @@ STEPS, LR = 5, 1e-3
 def batches(raw):
     from mnistx import data
 
-    prepared = data.prepare(raw, 0.0, train_limit=32 * STEPS)  # one-hot labels
+    prepared = data.worksheet_split(raw, 0.0, train_limit=32 * STEPS)  # one-hot labels
     x, y = prepared.x_train, prepared.y_train
     return [(x[i:i + 32], y[i:i + 32]) for i in range(0, len(y), 32)]
 

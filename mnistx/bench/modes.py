@@ -5,7 +5,7 @@ keras-tuned    the fastest settings Keras itself offers on that backend (TUNED, 
                measurement: see docs/portability.md)
 native         a loop written in the framework itself (mnistx.backends.native_trainer)
 
-Every mode offers: prepare() (compile/trace, untimed), reset() (initial weights and fresh
+Every mode offers: first_call() (compile/trace, untimed), reset() (initial weights and fresh
 optimizer state), epoch(xs, y) -> seconds, step_times(xs, y, n, warmup) -> seconds per step,
 and `settings` (the resolved jit_compile, steps_per_execution). `xs` is a list of input arrays
 in the model's input order; any model and Keras loss (`Task`) work in every mode.
@@ -131,7 +131,7 @@ class KerasMode:
                 "step_timing_spe": getattr(self, "step_timing_spe", self.spe), "tuned_for": self.tuned_for,
                 "fit_call": getattr(self, "fit_call", None)}
 
-    def prepare(self, x, y) -> float:
+    def first_call(self, x, y) -> float:
         """Compile, build the optimizer, run a few steps to trace; returns seconds (first call)."""
         self.task.compile(self.model, self.lr, **self.kw)
         self.model.optimizer.build(self.model.trainable_variables)
@@ -211,7 +211,7 @@ class NativeMode:
                 "path": getattr(self.trainer, "path", None), "graph_error": getattr(self.trainer, "graph_error", None),
                 "fused_error": getattr(self.trainer, "fused_error", None)}
 
-    def prepare(self, x, y) -> float:
+    def first_call(self, x, y) -> float:
         """Build the trainer and trace its step and epoch functions (same shapes as timed)."""
         from mnistx import backends
 

@@ -201,7 +201,7 @@ def write(summary: dict, out_dir) -> dict:
     return {k: str(v) for k, v in paths.items()}
 
 
-def compare(a: dict, b: dict) -> str:
+def compare_table(a: dict, b: dict) -> str:
     """Epoch-time and step-time ratios B / A for every (backend, model, mode) in both runs."""
     key = lambda r: (r["backend"], r["model"], r["mode"])  # noqa: E731
     rows_a = {key(r): r for r in a.get("summary", [])}

@@ -102,7 +102,7 @@ def _bench_mode(mode, model, init, task, x, y, ex, ey, cfg) -> dict:
     bs_main = cfg.batch_size
     for bs in sorted(set(cfg.step_batch_sizes) | {bs_main}):
         m = M.make(mode, model, init, bs, task, cfg.learning_rate)
-        first = counted("first_call" if bs == bs_main else f"first_call b={bs}", lambda mark: m.prepare(x, y))
+        first = counted("first_call" if bs == bs_main else f"first_call b={bs}", lambda mark: m.first_call(x, y))
         if bs == bs_main:  # the worksheet's batch size: first call and whole epochs
             r["first_call_seconds"] = first
 

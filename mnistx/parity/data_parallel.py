@@ -3,7 +3,7 @@ devices by the framework's own engine (mnistx/backends/distribute/), compared wi
 backend's single-device trajectory and across backends, on the trajectory tiers.
 
 This is the parent side: children() runs one `mnistx _child parity-dp DIR` per backend (the child
-side: dp_worker.py), compare() adds the checks; pure numpy.
+side: dp_worker.py), judge() adds the checks; pure numpy.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def sensitivity(single: dict) -> dict:
     return out
 
 
-def compare(single: dict, parallel: dict, n: int, tol: Tolerances) -> tuple[list[dict], dict]:
+def judge(single: dict, parallel: dict, n: int, tol: Tolerances) -> tuple[list[dict], dict]:
     """Checks and divergence curves: each backend on N devices against itself on one, then every
     pair of backends on N devices; trajectory checks allow NOISE_FACTOR x the model's own float32
     sensitivity (sensitivity()), as the cross-backend checks do. Pairs read "jax vs jax×2",

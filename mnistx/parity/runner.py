@@ -135,7 +135,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     if cfg.devices > 1:  # the trajectory again on N devices, after the single-device children
         dp, dp_infos, dp_failures = data_parallel.children(child_cfg, workdir, present, progress)
         not_compared.update(dp_failures)
-        dp_checks, dp_curves = data_parallel.compare(results, dp, cfg.devices, judging)
+        dp_checks, dp_curves = data_parallel.judge(results, dp, cfg.devices, judging)
         verdict["checks"] += dp_checks
         verdict["curves"].update(dp_curves)
         verdict["passed"] = verdict["passed"] and all(c["passed"] for c in dp_checks)

@@ -29,13 +29,13 @@ from mnistx.errors import MnistxError
 
 ENTRY = "_child"
 KINDS = {  # kind -> (module, function): what each child runs, in that backend's process
-    "probe": ("mnistx.probe", "run"),  # build the model once: spec, reference weights
-    "parity": ("mnistx.parity.worker", "run"),  # forward, trace, gradients, trajectory, checkpoints
+    "probe": ("mnistx.probe", "build_once"),  # build the model once: spec, reference weights
+    "parity": ("mnistx.parity.worker", "compute_parity"),  # forward, trace, gradients, trajectory, checkpoints
     "parity-dp": ("mnistx.parity.dp_worker", "run_trajectory"),  # the trajectory on N devices
-    "bench": ("mnistx.bench.worker", "run"),  # every mode timed on one backend
+    "bench": ("mnistx.bench.worker", "time_modes"),  # every mode timed on one backend
     "bench-scaling": ("mnistx.bench.scaling_worker", "time_fits"),  # one mode on 1 or N devices
     "compare": ("mnistx.compare_worker", "train_column"),  # train + introspect one column
-    "converge": ("mnistx.converge.worker", "run"),  # every seed of the full recipe on one backend
+    "converge": ("mnistx.converge.worker", "train_seeds"),  # every seed of the full recipe on one backend
     "info": ("mnistx.info", "describe_child"),  # this backend's versions and devices (no DIR)
 }
 

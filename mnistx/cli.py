@@ -214,9 +214,9 @@ def cmd_introspect(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from mnistx.info import probe_all, format_table
+    from mnistx.info import backend_rows, format_table
 
-    rows = probe_all()
+    rows = backend_rows()
     print(json.dumps(rows, indent=2) if args.json else format_table(rows))
     return 1 if any(r["installed"] and r.get("error") for r in rows) else 0  # installed but broken
 

@@ -9,7 +9,7 @@ from mnistx import children, spawn
 from mnistx.config import ALL_BACKENDS, BACKENDS
 
 
-def probe(backend: str, timeout_s: float = 180.0) -> dict:
+def backend_row(backend: str, timeout_s: float = 180.0) -> dict:
     """Installed version, and the child's backends.describe() (device, threads, versions)."""
     row = {"backend": backend, "installed": spawn.installed(backend), "version": spawn.version(backend)}
     if not row["installed"]:
@@ -18,7 +18,7 @@ def probe(backend: str, timeout_s: float = 180.0) -> dict:
         out = subprocess.run(children.argv("info"), env=spawn.child_env(backend),
                              capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        return {**row, "error": f"probe timed out after {timeout_s:.0f} s"}
+        return {**row, "error": f"the info child timed out after {timeout_s:.0f} s"}
     lines = out.stdout.strip().splitlines()
     if out.returncode != 0 or not lines:
         tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
@@ -33,8 +33,8 @@ def describe_child() -> None:
     print(json.dumps(backends.describe()))
 
 
-def probe_all(backends=ALL_BACKENDS) -> list[dict]:
-    return [{**probe(b), "trains": b in BACKENDS} for b in backends]
+def backend_rows(backends=ALL_BACKENDS) -> list[dict]:
+    return [{**backend_row(b), "trains": b in BACKENDS} for b in backends]
 
 
 def format_table(rows: list[dict]) -> str:

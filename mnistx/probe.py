@@ -81,7 +81,7 @@ def probe(cfg, workdir: Path) -> dict:
     return info
 
 
-def run(workdir) -> None:
+def build_once(workdir) -> None:
     """Child entry (`mnistx _child probe DIR`): errors become probe.error + exit code 2."""
     workdir = Path(workdir)
     try:

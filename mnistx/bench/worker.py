@@ -152,7 +152,7 @@ def _explain(r: dict, mode: str, batch_size: int) -> None:
     r["flags"] = bookkeeping.flags(r)
 
 
-def run(workdir: str | Path) -> None:
+def time_modes(workdir: str | Path) -> None:
     workdir, child = children.start(workdir, children.BenchChild)
     me, cfg = keras.backend.backend(), child.settings
     if backends.has_gpu():

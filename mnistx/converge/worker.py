@@ -85,7 +85,7 @@ def train_seed(cfg, data: Inputs, seed: int, where: str, me: str) -> dict:
                            if hasattr(opt, "dynamic_scale") else None)}
 
 
-def run(workdir) -> None:
+def train_seeds(workdir) -> None:
     """Child entry (`mnistx _child converge DIR`): every seed, one after another; <backend>.json."""
     import keras
 

@@ -141,7 +141,7 @@ def save_checkpoints(model, workdir: Path, me: str) -> None:
                         f"{type(exc).__name__}: {one_line(exc, 200)}")
 
 
-def run(workdir: str | Path) -> None:
+def compute_parity(workdir: str | Path) -> None:
     workdir, cfg = children.start(workdir, children.ParityChild)
     me, job, settings = keras.backend.backend(), cfg.job, cfg.settings
     t0 = time.perf_counter()

@@ -203,15 +203,22 @@ class _Relay:
 def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel: bool = True,
                  progress=print, env_extra: dict | None = None, on_done=None,
                  heartbeat_s: float = HEARTBEAT_S,
-                 env_each: dict[str, dict] | None = None) -> dict[str, ChildResult]:
+                 env_each: dict[str, dict] | None = None, compile_cache: bool = True) -> dict[str, ChildResult]:
     """Run argv per backend (`jobs`: backend -> argv) with output to log_dir/<backend>.log.
 
     Children run side by side when `parallel`, else one after another; each is killed after
     timeout_s; `on_done(result)` is called as each ends. Their stage and epoch lines are relayed
     to `progress` as they appear, and a child that says nothing for heartbeat_s gets a "running"
     line: the console is never silent longer than that. Never raises for a failed child: its
-    ChildResult says what happened. Environment: env_extra for every child, env_each per backend.
+    ChildResult says what happened. Environment: children side by side share the cores
+    (devices.thread_env), a jax child keeps its compiled code (devices.compile_cache_env; not with
+    compile_cache=False: a benchmark times compilation), then env_extra for every child, env_each
+    per backend.
     """
+    from mnistx.devices import compile_cache_env, thread_env
+
+    shared = thread_env(len(jobs) if parallel else 1)
+    cache = compile_cache_env() if compile_cache else {}
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     results, waiting = {}, list(jobs)
@@ -224,8 +231,10 @@ def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel
                 backend = waiting.pop(0)
                 log = log_dir / f"{backend}.log"
                 fh = open(log, "w")
-                proc = subprocess.Popen(jobs[backend], stdout=fh, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True, env=child_env(backend, {**(env_extra or {}), **(env_each or {}).get(backend, {})}))
+                env = {**shared, **(cache if backend == "jax" else {}), **(env_extra or {}),
+                       **(env_each or {}).get(backend, {})}
+                proc = subprocess.Popen(jobs[backend], stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        start_new_session=True, env=child_env(backend, env))
                 running[backend] = (proc, time.perf_counter(), fh)
                 relays[backend] = _Relay(backend, log, heartbeat_s)
                 progress(f"  [{backend}] started (log: {log})")

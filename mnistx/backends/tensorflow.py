@@ -22,7 +22,9 @@ def has_gpu() -> bool:
 def threads() -> int:
     import os
 
-    return tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count() or 1
+    env = os.environ.get("TF_NUM_INTRAOP_THREADS", "")  # set for children side by side (devices.thread_env)
+    return tf.config.threading.get_intra_op_parallelism_threads() or (int(env) if env.isdigit() else 0) \
+        or os.cpu_count() or 1
 
 
 def device() -> str:

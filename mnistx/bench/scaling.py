@@ -84,7 +84,8 @@ def run_scaling(cfg: BenchConfig, out_dir, jobs: list, workdir: Path, progress=p
         argvs, envs = devices.launch_all(trainers, k, children.argv("bench-scaling", workdir))
         progress(f"  scaling: {k} device(s) on {', '.join(trainers)}, one backend at a time")
         done = spawn.run_children(argvs, workdir / f"logs-x{k}", cfg.timeout_s, parallel=False,
-                                  progress=progress, env_extra=devices.visible(cfg.device), env_each=envs)
+                                  progress=progress, env_extra=devices.visible(cfg.device), env_each=envs,
+                                  compile_cache=False)
         loaded, failed = children.collect(done, lambda b: runs.read_json(workdir / f"{b}-x{k}.json"), trainers)
         for b in trainers:
             results.setdefault(b, {})[str(k)] = loaded.get(b) or {"error": failed[b], "log_tail": done[b].tail(8)}

@@ -163,6 +163,7 @@ def checkpoint_checks(infos: dict[str, dict], tol: Tolerances) -> list[dict]:
 
 
 def determinism_checks(results: dict[str, dict]) -> list[dict]:
+    """Each backend's outputs predicted twice (ParityConfig.determinism_images again) are bit-identical."""
     out = []
     for name, r in results.items():
         same = bool(r["deterministic"])

@@ -36,11 +36,13 @@ def _predict(model, xs, batch_size: int = 500) -> list[np.ndarray]:
     return [np.asarray(o) for o in keras.tree.flatten(out)]
 
 
-def forward(model: keras.Model, xs: list, n_act: int) -> tuple[dict, dict]:
-    """Outputs twice (determinism) and every layer's output on the first n_act samples."""
-    outs, again = _predict(model, xs), _predict(model, xs)
+def forward(model: keras.Model, xs: list, n_act: int, n_again: int) -> tuple[dict, dict]:
+    """Outputs, the first n_again of them again (determinism: the same batches, bit for bit) and
+    every layer's output on the first n_act samples."""
+    outs, again = _predict(model, xs), _predict(model, [x[:n_again] for x in xs])
+    outs_head = [o[:n_again] for o in outs]
     arrays = {f"out_{k}": o for k, o in enumerate(outs)}
-    arrays["deterministic"] = np.array(all(np.array_equal(a, b) for a, b in zip(outs, again)))
+    arrays["deterministic"] = np.array(all(np.array_equal(a, b) for a, b in zip(outs_head, again)))
     traced, info = trace_arrays(model, [x[:n_act] for x in xs])
     return {**arrays, **traced}, info
 
@@ -102,7 +104,7 @@ def savers(cfg, me: str, later: bool = False) -> list[str]:
 
 def cross_load(workdir: Path, cfg, me: str, mine: np.ndarray, xs: list, others=None) -> dict:
     """Load the siblings' checkpoints (`others`, waiting for them) and compare outputs with mine."""
-    tier, result = cfg.settings.tolerances.checkpoint, {}
+    tier, result, spare = cfg.settings.tolerances.checkpoint, {}, []
     for other in savers(cfg, me) if others is None else others:
         paths = {"keras": workdir / f"ckpt-{other}.keras", "weights.h5": workdir / f"ckpt-{other}.weights.h5"}
         skipped = workdir / f"ckpt-{other}.keras.skipped"
@@ -116,7 +118,7 @@ def cross_load(workdir: Path, cfg, me: str, mine: np.ndarray, xs: list, others=N
                 row[fmt] = {"skipped": skipped.read_text()}
                 continue
             try:
-                loaded = keras.saving.load_model(path) if fmt == "keras" else fresh_model(cfg.job.model, path)
+                loaded = keras.saving.load_model(path) if fmt == "keras" else _into_spare(spare, cfg.job.model, path)
                 p = _predict(loaded, xs)[0]
             except Exception as exc:  # a checkpoint this backend cannot read is a finding
                 row[fmt] = {"max_abs_diff": float("inf"), "excess": float("inf"),
@@ -128,6 +130,15 @@ def cross_load(workdir: Path, cfg, me: str, mine: np.ndarray, xs: list, others=N
             row[fmt] = {**s, "argmax_disagree": disagree}
         result[other] = row
     return result
+
+
+def _into_spare(spare: list, spec: dict, weights_path) -> keras.Model:
+    """A model built from the spec once (kept in `spare`), with weights_path loaded into it: each
+    sibling's .weights.h5 replaces every weight, so one build serves them all."""
+    if not spare:
+        spare.append(models.build_spec(spec))
+    spare[0].load_weights(weights_path)
+    return spare[0]
 
 
 def save_checkpoints(model, workdir: Path, me: str) -> None:
@@ -177,7 +188,7 @@ def compute_parity(workdir: str | Path) -> None:
         return
     arrays = {f"weight_{i}": np.array(w, copy=True) for i, w in enumerate(model.get_weights())}
     stage("load")
-    fwd, info = forward(model, data.eval_x, n_act)
+    fwd, info = forward(model, data.eval_x, n_act, settings.determinism_images)
     arrays.update(fwd)
     stage("forward and per-layer trace")
     if "gradients" not in backends.UNSUPPORTED:  # an inference-only backend declares why (numpy)

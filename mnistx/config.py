@@ -86,12 +86,31 @@ class Tolerances:
                                             for k, v in tiers.items()})
 
 
+# The TF32 tier: 2^-11 relative rounding of each product's inputs, accumulated in float32. Measured
+# on one H200 (benchmarks/results/gpu-h200-2026-11-28): MLP probabilities differ by 6.25e-5 with
+# TF32 on (1.0e-7 off); the forward tiers leave 16x room over that, gradients and trajectories
+# (relative errors compound through backward and Adam) get a wider rtol. Stated, not tuned on
+# deep networks: a deep model that exceeds them is reported, per quantity, with its excess.
+TF32_TOLERANCES = Tolerances(
+    weights=Tier(0.0, 0.0),
+    outputs=Tier(1e-3, 1e-2),
+    activations=Tier(1e-3, 1e-2),
+    loss=Tier(1e-3, 1e-2),
+    grads=Tier(1e-4, 5e-2),
+    saliency=Tier(1e-4, 5e-2),
+    trajectory_loss=Tier(2e-3, 2e-2),
+    trajectory=Tier(1e-3, 5e-2),
+    checkpoint=Tier(1e-3, 1e-2),
+)
+
+
 @dataclass(frozen=True)
 class ParityConfig:
     model: str = "mlp"  # any model spec (mnistx/modelspec.py)
     backends: tuple[str, ...] = BACKENDS
     n_images: int = 10_000  # evaluation samples for the forward pass
     n_activation_images: int = 64  # samples for per-layer activations and gradients
+    determinism_images: int = 1_000  # the first samples predicted a second time (determinism)
     inputs: str = "data"  # data (MNIST or --data FILE) | synthetic (from the model's input spec)
     int_high: int | None = None  # token-id range for synthetic integer inputs (else the Embedding's)
     seq_len: int | None = None  # synthetic inputs: unknown sequence dimensions (None: inputs.SEQ_LEN, 16)
@@ -123,6 +142,25 @@ class BenchChecks:
 
 BENCH_CHECKS = BenchChecks()
 
+# keras-tuned, per device: the fastest settings Keras itself offers there, chosen by measurement.
+# cpu (2 cores; benchmarks/results/sweep-steps-per-execution-cpu.txt, docs/portability.md):
+#   steps_per_execution takes the per-step dispatch cost off JAX (50: 0.42 s vs 0.56 s per epoch)
+#   and TensorFlow (500 with XLA: 0.86 s vs 2.1 s; it divides the 1,500 steps of an epoch, so no
+#   retrace); PyTorch refuses steps_per_execution > 1, and jit_compile=True (torch.compile) cut its
+#   step from 3.5 ms to 1.5 ms after a ~21 s compile.
+# gpu (one H200; benchmarks/results/sweep-steps-per-execution-gpu-h200.txt): JAX 1 -> 1.33 s,
+#   50 -> 0.76 s, 1500 -> 0.71 s per epoch, so the whole epoch per execution; torch as on CPU;
+#   TensorFlow was not installed there: the CPU choice, marked unmeasured (TUNED_UNMEASURED).
+TUNED = {
+    "cpu": {"jax": {"jit_compile": True, "steps_per_execution": 50},
+            "tensorflow": {"jit_compile": True, "steps_per_execution": 500},
+            "torch": {"jit_compile": True, "steps_per_execution": 1}},
+    "gpu": {"jax": {"jit_compile": True, "steps_per_execution": 1500},
+            "tensorflow": {"jit_compile": True, "steps_per_execution": 500},
+            "torch": {"jit_compile": True, "steps_per_execution": 1}},
+}
+TUNED_UNMEASURED = {("gpu", "tensorflow")}
+
 
 @dataclass(frozen=True)
 class BenchConfig:
@@ -143,7 +181,7 @@ class BenchConfig:
     image_size: int | None = None  # synthetic inputs: unknown image height/width (None: 32)
     loss: str | None = None  # default: the model's compiled loss, else guessed from the labels
     epochs: int = 3  # timed epochs per mode (each from the same initial weights)
-    import_repeats: int = 3
+    import_repeats: int = 3  # fresh interpreters timing `import keras` (0: the bench child's own first import)
     seed: int = 42
     accuracy_band: tuple[float, float] = (0.93, 0.99)  # mlp/cnn on MNIST: test accuracy after one epoch
     device: str = "auto"  # auto | cpu | gpu
@@ -160,9 +198,9 @@ class BenchConfig:
     @classmethod
     def quick(cls, **kw) -> "BenchConfig":
         registry = all(m in ("mlp", "cnn") for m in kw.get("models", ("mlp",)))
-        base = dict(step_batch_sizes=(32, 512) if registry else (32,), infer_batch_sizes=(1, 512, 8192)
-                    if registry else (1, 256), timed_steps=50 if registry else 20, warmup_steps=5, epochs=1,
-                    import_repeats=1, scaling_repeats=3)
+        base = dict(step_batch_sizes=(32,), infer_batch_sizes=(1, 512, 8192) if registry else (1, 256),
+                    timed_steps=50 if registry else 20, warmup_steps=5, epochs=1, import_repeats=0,
+                    scaling_repeats=3)
         base.update(kw)
         return cls(**base)
 
@@ -176,6 +214,7 @@ class CompareConfig:
     parity_steps: int = ParityConfig.steps
     bench: str = "quick"  # quick | full | none
     seeds: int = 0  # >= 2: also `mnistx converge` with this many seeds per training backend (0: off)
+    parallel: bool = True  # train (and view) the columns side by side, the cores shared; else one at a time
     timeout_s: float = 3600.0  # per child
     inputs: str = "data"  # data | synthetic (a user's model without data)
     loss: str | None = None

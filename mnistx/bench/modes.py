@@ -1,11 +1,12 @@
 """The three execution modes, all on the SAME Keras model object and initial weights.
 
 keras-default  the worksheet's compile() + fit()
-keras-tuned    the fastest settings Keras itself offers on that backend (TUNED, chosen by
+keras-tuned    the fastest settings Keras itself offers on that backend (config.TUNED, chosen by
                measurement: see docs/portability.md)
 native         a loop written in the framework itself (mnistx.backends.native_trainer)
 
-Every mode offers: first_call() (compile/trace, untimed), reset() (initial weights and fresh
+Every mode offers: first_call(x, y, epochs) (compile/trace, untimed; epochs=False: only what
+step timing needs, for the extra batch sizes), reset() (initial weights and fresh
 optimizer state), epoch(xs, y) -> seconds, step_times(xs, y, n, warmup) -> seconds per step,
 and `settings` (the resolved jit_compile, steps_per_execution). `xs` is a list of input arrays
 in the model's input order; any model and Keras loss (`Task`) work in every mode.
@@ -21,26 +22,8 @@ import numpy as np
 
 from mnistx.backends._common import pack_inputs
 from mnistx.bench.stats import intervals
-from mnistx.config import BENCH_CHECKS, MODES
+from mnistx.config import BENCH_CHECKS, MODES, TUNED, TUNED_UNMEASURED
 
-# keras-tuned, per device: the fastest settings Keras itself offers there, chosen by measurement.
-# cpu (2 cores; benchmarks/results/sweep-steps-per-execution-cpu.txt, docs/portability.md):
-#   steps_per_execution takes the per-step dispatch cost off JAX (50: 0.42 s vs 0.56 s per epoch)
-#   and TensorFlow (500 with XLA: 0.86 s vs 2.1 s; it divides the 1,500 steps of an epoch, so no
-#   retrace); PyTorch refuses steps_per_execution > 1, and jit_compile=True (torch.compile) cut its
-#   step from 3.5 ms to 1.5 ms after a ~21 s compile.
-# gpu (one H200; benchmarks/results/sweep-steps-per-execution-gpu-h200.txt): JAX 1 -> 1.33 s,
-#   50 -> 0.76 s, 1500 -> 0.71 s per epoch, so the whole epoch per execution; torch as on CPU;
-#   TensorFlow was not installed there: the CPU choice, marked unmeasured (TUNED_UNMEASURED).
-TUNED = {
-    "cpu": {"jax": {"jit_compile": True, "steps_per_execution": 50},
-            "tensorflow": {"jit_compile": True, "steps_per_execution": 500},
-            "torch": {"jit_compile": True, "steps_per_execution": 1}},
-    "gpu": {"jax": {"jit_compile": True, "steps_per_execution": 1500},
-            "tensorflow": {"jit_compile": True, "steps_per_execution": 500},
-            "torch": {"jit_compile": True, "steps_per_execution": 1}},
-}
-TUNED_UNMEASURED = {("gpu", "tensorflow")}
 
 
 def tuned_settings(backend: str, gpu: bool) -> tuple[dict, str]:
@@ -131,9 +114,19 @@ class KerasMode:
                 "step_timing_spe": getattr(self, "step_timing_spe", self.spe), "tuned_for": self.tuned_for,
                 "fit_call": getattr(self, "fit_call", None)}
 
-    def first_call(self, x, y) -> float:
-        """Compile, build the optimizer, run a few steps to trace; returns seconds (first call)."""
-        self.task.compile(self.model, self.lr, **self.kw)
+    def _compile(self, **kw) -> None:
+        """compile() with the mode's settings and kw on top, unless the model has them already (a
+        new compile() drops the traced train function: torch.compile or XLA would trace it again)."""
+        settings = {**self.kw, "steps_per_execution": self.spe, **kw}
+        if getattr(self, "_compiled", None) != settings:
+            self.task.compile(self.model, self.lr, **settings)
+            self._compiled = settings
+
+    def first_call(self, x, y, epochs: bool = True) -> float:
+        """Compile, build the optimizer, run a few steps to trace; returns seconds (first call).
+        With epochs, also one warm execution timed (fit's fixed cost per call, for the epoch)."""
+        self._compiled = None  # another mode may have compiled the model since
+        self._compile()
         self.model.optimizer.build(self.model.trainable_variables)
         self._opt_init = [np.array(keras.ops.convert_to_numpy(v)) for v in self.model.optimizer.variables]
         n = self.batch_size * self.spe * 2
@@ -141,6 +134,8 @@ class KerasMode:
         self.model.fit(pack_inputs(self.model, take(x, slice(n))), self.task.keras_y(y[:n]), batch_size=self.batch_size, epochs=1,
                        verbose=0, shuffle=False)
         first = time.perf_counter() - start
+        if not epochs:
+            return first
         n = min(len(y) // self.batch_size, self.spe) * self.batch_size  # one execution, warm
         start = time.perf_counter()
         self.model.fit(pack_inputs(self.model, take(x, slice(n))), self.task.keras_y(y[:n]), batch_size=self.batch_size, epochs=1,
@@ -168,9 +163,7 @@ class KerasMode:
         fit runs as many epochs over a slice as it takes to get the warm-up plus n steps (at
         least 3 timed stamps); the first stamps are dropped as warm-up."""
         spe = min(self.spe, max(1, n))
-        # Always recompile: the worker evaluates with a plain compile between the epochs and this, and
-        # timing steps under that compile (spe 1, jit "auto") was reported as the tuned mode's.
-        self.task.compile(self.model, self.lr, **{**self.kw, "steps_per_execution": spe})
+        self._compile(steps_per_execution=spe)  # the mode's own compile; a new one only for a smaller spe
         self.step_timing_spe = spe
         per = max(1, min(spe, len(y) // self.batch_size))
         warm = 1 + math.ceil(warmup / per)
@@ -187,7 +180,7 @@ class KerasMode:
     def cross_check_times(self, x, y, n: int, warmup: int, mark=None) -> list[float]:
         """The independent check: seconds per model.train_on_batch call at self.batch_size, under the
         mode's jit_compile (one step per call), timed by the same harness (returns host floats: synced)."""
-        self.task.compile(self.model, self.lr, **{**self.kw, "steps_per_execution": 1})
+        self._compile(steps_per_execution=1)
         bs = self.batch_size
         batches = [(pack_inputs(self.model, take(x, slice(i * bs, (i + 1) * bs))), self.task.keras_y(y[i * bs:(i + 1) * bs]))
                    for i in range(max(1, min(len(y) // bs, n + warmup)))]
@@ -211,8 +204,9 @@ class NativeMode:
                 "path": getattr(self.trainer, "path", None), "graph_error": getattr(self.trainer, "graph_error", None),
                 "fused_error": getattr(self.trainer, "fused_error", None)}
 
-    def first_call(self, x, y) -> float:
-        """Build the trainer and trace its step and epoch functions (same shapes as timed)."""
+    def first_call(self, x, y, epochs: bool = True) -> float:
+        """Build the trainer and trace its step (and with epochs, choose and trace its epoch loop)
+        at the timed shapes."""
         from mnistx import backends
 
         self.model.set_weights(self.init)
@@ -220,7 +214,7 @@ class NativeMode:
         self.trainer = backends.native_trainer(self.model, self.task.loss_fn, self.lr, self.batch_size)
         self.trainer.train_step(take(x, slice(self.batch_size)), y[: self.batch_size])
         first = time.perf_counter() - start
-        if self._choose_loop(x, y) == "compiled":
+        if epochs and self._choose_loop(x, y) == "compiled":
             self.trainer.train_epoch(x, y)  # traces the whole-epoch loop at the timed shape
         return first
 

@@ -95,6 +95,9 @@ def markdown(summary: dict) -> str:
         gpu = f"{res['gpu_peak_bytes'] / 2**20:.0f}" if res.get("gpu_peak_bytes") else "-"
         lines.append(f"| {b} | {v} | {res['device']} | {res['threads']} | {res['import']['median']:.2f} | "
                      f"{res['peak_rss_bytes'] / 2**20:.0f} | {gpu} |")
+    hows = sorted({res["import"].get("how") for res in bk.values() if "import" in res} - {None})
+    if hows:
+        lines += ["", f"import s = `import keras` with its framework, timed in {' / '.join(hows)}."]
     g = goals(summary)
     if g:
         tuned = ", ".join(f"{k} {v:.2f}" for k, v in g["tuned_over_native"].items() if v)

@@ -87,8 +87,9 @@ def _explained(r: dict) -> dict:
             "flags": list(r.get("flags") or [])}
 
 
-def _jobs(cfg: BenchConfig, workdir: Path, present, data_path, progress) -> list:
-    """Each model checked and prepared once (mnistx/prepare.py), before any timing starts."""
+def _jobs(cfg: BenchConfig, workdir: Path, present, data_path, progress, probed=None) -> list:
+    """Each model checked and prepared once (mnistx/prepare.py), before any timing starts; an
+    earlier probe (probed) serves the model it probed."""
     from mnistx import modelspec
     from mnistx.prepare import prepare
 
@@ -97,15 +98,16 @@ def _jobs(cfg: BenchConfig, workdir: Path, present, data_path, progress) -> list
     for i, spec in enumerate(specs):
         n_train, n_eval = cfg.sample_counts(spec.on_mnist)
         job = prepare(spec.text, workdir / f"model-{i}", present, data_path, cfg.inputs, n_eval, n_train,
-                      cfg.seed, cfg.int_high, cfg.loss, cfg.timeout_s, progress, cfg.seq_len, cfg.image_size)
+                      cfg.seed, cfg.int_high, cfg.loss, cfg.timeout_s, progress, cfg.seq_len, cfg.image_size,
+                      probed=probed)
         label = spec.label if spec.label not in [j.label for j in jobs] else f"{spec.label}-{i}"
         jobs.append(job.shared(label))
     return jobs
 
 
-def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=print) -> dict:
+def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=print, probed=None) -> dict:
     """Time every backend (bench.json); with cfg.devices > 1 the data-parallel scaling run
-    instead (scaling.json, mnistx/bench/scaling.py)."""
+    instead (scaling.json, mnistx/bench/scaling.py). probed: prepare.reuse_probe."""
     spawn.check_backends(cfg.backends)  # inference-only backends: inference throughput, modes listed
     devices.check(cfg.devices, batch_sizes=())  # per-device batches: any size splits
     if cfg.inputs == "data":
@@ -117,7 +119,7 @@ def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=p
         raise MnistxError(f"none of {', '.join(cfg.backends)} is installed; {spawn.install_hint(cfg.backends[0])}")
     if cfg.devices > 1 and not any(b in BACKENDS for b in present):
         raise MnistxError(f"--devices measures training: name at least one of {', '.join(BACKENDS)}")
-    jobs = _jobs(cfg, workdir, present, data_path, progress)
+    jobs = _jobs(cfg, workdir, present, data_path, progress, probed)
     if cfg.devices > 1:
         from mnistx.bench.scaling import run_scaling
 
@@ -129,7 +131,7 @@ def run_bench(cfg: BenchConfig, out_dir, data_path=None, quick=False, progress=p
     start = time.perf_counter()
     argvs = {b: children.argv("bench", workdir) for b in present}
     done = spawn.run_children(argvs, workdir / "logs", cfg.timeout_s, parallel=False, progress=progress,
-                              env_extra=devices.visible(cfg.device))
+                              env_extra=devices.visible(cfg.device), compile_cache=False)  # first calls compile
     results = {b: {"error": f"not installed ({spawn.install_hint(b)})"} for b in cfg.backends
                if b not in present}
     loaded, failed = children.collect(done, lambda b: runs.read_json(workdir / f"{b}.json"), present)

@@ -7,8 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-import keras
-import numpy as np
+_FIRST_IMPORT = "keras" not in sys.modules
+_T0 = time.perf_counter()
+import keras  # noqa: E402  (timed: this child's own first import of Keras and its framework)
+
+_IMPORT_S = time.perf_counter() - _T0
+import numpy as np  # noqa: E402
 
 from mnistx import backends, children, losses, models, runs
 from mnistx.bench import bookkeeping
@@ -22,7 +26,11 @@ _IMPORT = ("import time; t = time.perf_counter(); import {pre}keras, {fw}; "
 
 
 def import_seconds(repeats: int) -> dict:
-    """`import keras` plus the framework, each in a fresh interpreter (seconds)."""
+    """`import keras` plus the framework, each in a fresh interpreter (seconds); repeats=0 (--quick):
+    this child's own first import, timed as it happened (no extra interpreter started), with
+    "how" saying which."""
+    if repeats == 0 and _FIRST_IMPORT:
+        return {**summarize([_IMPORT_S]), "how": "this child's own first import"}
     fw = keras.backend.backend()
     pre = "torch, " if fw == "tensorflow" else ""  # keep the safe import order
     code = _IMPORT.format(pre=pre, fw=fw)
@@ -30,7 +38,7 @@ def import_seconds(repeats: int) -> dict:
     for _ in range(repeats):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
         times.append(float(out.stdout.strip().splitlines()[-1]))
-    return summarize(times)
+    return {**summarize(times), "how": f"a fresh interpreter, {len(times)} time(s)"}
 
 
 def inference(model, xs: list, batch_sizes, budget_s: float = 1.0) -> dict:
@@ -45,6 +53,24 @@ def inference(model, xs: list, batch_sizes, budget_s: float = 1.0) -> dict:
         t = summarize(time_calls(lambda: model.predict_on_batch(xb), n, 2, sync=lambda v: v))
         out[str(bs)] = {**t, "batch_size": bs, "images_per_s": bs / t["median"]}
     return out
+
+
+def held_out(model, task, xs: list, y: np.ndarray, batch_size: int = 256) -> tuple[float, float | None]:
+    """(test loss, test accuracy or None) of the trained model: a plain forward pass per batch and
+    the task's loss, averaged over samples as Keras's evaluate() does. Outside every compiled
+    function, so no mode is recompiled to evaluate it (each mode keeps its own compile() for the
+    step timing that follows)."""
+    from mnistx.backends._common import pack_inputs
+
+    total, hits = 0.0, 0
+    for i in range(0, len(y), batch_size):
+        out = model(pack_inputs(model, [x[i:i + batch_size] for x in xs]), training=False)
+        yb = y[i:i + batch_size]
+        total += float(keras.ops.convert_to_numpy(task.loss_fn(keras.ops.convert_to_tensor(yb), out))) * len(yb)
+        if task.metrics:  # a classifier with one output: argmax against class ids or one-hot rows
+            pred = keras.ops.convert_to_numpy(out).argmax(-1)
+            hits += int((pred == (yb.argmax(-1) if yb.ndim == pred.ndim + 1 else yb.reshape(pred.shape))).sum())
+    return total / len(y), (hits / len(y) if task.metrics else None)
 
 
 def bench_model(job, cfg, progress) -> dict:
@@ -102,7 +128,8 @@ def _bench_mode(mode, model, init, task, x, y, ex, ey, cfg) -> dict:
     bs_main = cfg.batch_size
     for bs in sorted(set(cfg.step_batch_sizes) | {bs_main}):
         m = M.make(mode, model, init, bs, task, cfg.learning_rate)
-        first = counted("first_call" if bs == bs_main else f"first_call b={bs}", lambda mark: m.first_call(x, y))
+        first = counted("first_call" if bs == bs_main else f"first_call b={bs}",
+                        lambda mark: m.first_call(x, y, epochs=bs == bs_main))  # other sizes: steps only
         if bs == bs_main:  # the worksheet's batch size: first call and whole epochs
             r["first_call_seconds"] = first
 
@@ -114,10 +141,9 @@ def _bench_mode(mode, model, init, task, x, y, ex, ey, cfg) -> dict:
                 return out
 
             times = counted("epochs", epochs)
-            task.compile(model, cfg.learning_rate)  # evaluate with the same loss and metrics in every mode
-            ev = model.evaluate(pack_inputs(model, ex), task.keras_y(ey), batch_size=256, verbose=0, return_dict=True)
-            r.update(epoch=summarize(times), epoch_samples=len(y), test_loss_after_epoch=float(ev["loss"]),
-                     test_accuracy_after_epoch=float(ev["accuracy"]) if "accuracy" in ev else None)
+            loss, acc = held_out(model, task, ex, ey)  # the same loss and accuracy in every mode
+            r.update(epoch=summarize(times), epoch_samples=len(y), test_loss_after_epoch=loss,
+                     test_accuracy_after_epoch=acc)
         if bs in cfg.step_batch_sizes:  # last: keras modes may recompile for step timing
             r["steps"][str(bs)] = summarize(counted(f"steps b={bs}", lambda mark: m.step_times(
                 x, y, cfg.timed_steps, cfg.warmup_steps, mark)))

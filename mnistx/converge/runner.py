@@ -14,11 +14,10 @@ import time
 from pathlib import Path
 
 from mnistx import children, runs, spawn
-from mnistx.config import DTYPE_POLICIES, ConvergeConfig
+from mnistx.config import DTYPE_POLICIES, WORKSHEET_EPOCH_SAMPLES, ConvergeConfig
 from mnistx.converge import stats
 from mnistx.errors import MnistxError
 
-WORKSHEET_TRAIN = 48_000  # mlp/cnn on MNIST: the worksheet's training images (the rest validates)
 SYNTHETIC = (2048, 512)  # synthetic inputs: training and test samples when no limit is given
 
 
@@ -45,7 +44,7 @@ def sizes(cfg: ConvergeConfig, registry: bool) -> tuple[int, int]:
     """(training, test) samples: the limits, else the worksheet's split or everything given."""
     if cfg.inputs == "synthetic":
         return cfg.train_limit or SYNTHETIC[0], cfg.eval_limit or SYNTHETIC[1]
-    return cfg.train_limit or (WORKSHEET_TRAIN if registry else 10**9), cfg.eval_limit or 10**9
+    return cfg.train_limit or (WORKSHEET_EPOCH_SAMPLES if registry else 10**9), cfg.eval_limit or 10**9
 
 
 def run_converge(cfg: ConvergeConfig, out_dir, data_path=None, progress=print) -> dict:

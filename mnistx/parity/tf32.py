@@ -3,14 +3,14 @@
 TF32 keeps float32's exponent but rounds the inputs of every matmul and convolution to a 10-bit
 mantissa: unit roundoff 2^-11 = 4.9e-4 against float32's 2^-24 = 6.0e-8. That is a documented
 precision trade on NVIDIA GPUs (Ampere and newer), not a backend bug, so with TF32 on the verdict
-uses TIERS below and the report shows, per pair and quantity, how far each difference goes beyond
+uses config.TF32_TOLERANCES (TIERS here) and the report shows, per pair and quantity, how far each difference goes beyond
 the float32 tier (the drift) and whether it stays inside the TF32 tier (the verdict). Without a GPU
 there is no TF32: the run says so and keeps the float32 tiers.
 """
 
 from __future__ import annotations
 
-from mnistx.config import Tier, Tolerances
+from mnistx.config import TF32_TOLERANCES, Tier, Tolerances
 
 # What each framework does on an Ampere-or-newer GPU when nobody asks (what `parity --tf32` turns on
 # for all of them, and what plain runs there get).
@@ -21,22 +21,7 @@ DEFAULTS = {
              "on for cuDNN convolutions",
 }
 
-# The TF32 tier: 2^-11 relative rounding of each product's inputs, accumulated in float32. Measured
-# on one H200 (benchmarks/results/gpu-h200-2026-11-28): MLP probabilities differ by 6.25e-5 with
-# TF32 on (1.0e-7 off); the forward tiers leave 16x room over that, gradients and trajectories
-# (relative errors compound through backward and Adam) get a wider rtol. Stated, not tuned on
-# deep networks: a deep model that exceeds them is reported, per quantity, with its excess.
-TIERS = Tolerances(
-    weights=Tier(0.0, 0.0),
-    outputs=Tier(1e-3, 1e-2),
-    activations=Tier(1e-3, 1e-2),
-    loss=Tier(1e-3, 1e-2),
-    grads=Tier(1e-4, 5e-2),
-    saliency=Tier(1e-4, 5e-2),
-    trajectory_loss=Tier(2e-3, 2e-2),
-    trajectory=Tier(1e-3, 5e-2),
-    checkpoint=Tier(1e-3, 1e-2),
-)
+TIERS = TF32_TOLERANCES  # config.py: the TF32 tier and why
 
 
 def resolve(user: Tolerances) -> Tolerances:

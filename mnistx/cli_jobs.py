@@ -144,6 +144,8 @@ def add_compare_parser(sub) -> None:
                    help="benchmark depth (default: %(default)s)")
     p.add_argument("--seeds", type=int, default=C.seeds, metavar="N", help="also train N seeds per backend "
                    "and say whether they train equally well (`mnistx converge`; default: off)")
+    p.add_argument("--sequential", action="store_true", help="train the columns one at a time on every core "
+                   "(default: side by side, the cores shared; the benchmark stage always runs one at a time)")
     p.add_argument("--out", default="out/compare", metavar="DIR", help="output folder (default: %(default)s)")
     p.add_argument("--open", action="store_true", help="open report.html in your browser when it is "
                    "written ($BROWSER chooses the browser)")
@@ -160,7 +162,7 @@ def cmd_compare(args) -> int:
     cfg = CompareConfig(backends=args.backends, train=TrainConfig(model=args.model, epochs=args.epochs,
                         train_limit=args.train_limit), image_index=args.image_index,
                         parity_images=args.parity_images, parity_steps=args.parity_steps, bench=args.bench,
-                        seeds=args.seeds,
+                        seeds=args.seeds, parallel=not args.sequential,
                         inputs=args.inputs, loss=args.loss, int_high=args.int_high)
     s = run_compare(cfg, args.out, args.data)
     cols = s["columns"]

@@ -27,8 +27,9 @@ def default_backends() -> tuple[str, ...]:
 
 
 def _run_columns(cfg: CompareConfig, names, out: Path, data, progress, from_run=None) -> dict:
-    """One child per backend in `names`, one after another: train + introspect, or (from_run set,
-    inference-only backends) introspect that run. Returns backend -> column."""
+    """One child per backend in `names` (side by side when cfg.parallel, each on its share of the
+    cores; else one after another): train + introspect, or (from_run set, inference-only backends)
+    introspect that run. Returns backend -> column."""
     workdir = out / "work"
     workdir.mkdir(parents=True, exist_ok=True)
     for b in names:
@@ -40,7 +41,7 @@ def _run_columns(cfg: CompareConfig, names, out: Path, data, progress, from_run=
     cols = {b: {"status": "missing", "reason": f"not installed ({spawn.install_hint(b)})"}
             for b in names if b not in present}
     jobs = {b: children.argv("compare", workdir) for b in present}
-    done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, parallel=False, progress=progress)
+    done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, parallel=cfg.parallel, progress=progress)
     loaded, failed = children.collect(done, lambda b: runs.read_json(workdir / f"{b}.json"), present)
     for b in present:
         bad = failed[b].removeprefix("failed: ") if b in failed else _non_finite(loaded[b])
@@ -78,7 +79,7 @@ def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> 
     out = Path(out_dir)
     start = time.perf_counter()
     progress(f"[0/4] checking the model and data before training ({cfg.train.model})")
-    _check_inputs(cfg, trainers, out, data_s, progress)
+    probed = _check_inputs(cfg, trainers, out, data_s, progress)
     progress(f"[1/4] training + introspection ({cfg.train.model}, {cfg.train.epochs} epochs) "
              f"on {', '.join(trainers)}")
     cols = _run_columns(cfg, trainers, out, data_s, progress)
@@ -96,7 +97,7 @@ def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> 
         progress("[2/4] parity of the trained weights across backends")
         pc = ParityConfig(backends=tuple(ok), n_images=cfg.parity_images, steps=cfg.parity_steps,
                           model=cfg.train.model, inputs=cfg.inputs, loss=cfg.loss, int_high=cfg.int_high)
-        parity = _guard(lambda: _parity(pc, out, data_s, cols[ok[0]]["run_dir"], progress))
+        parity = _guard(lambda: _parity(pc, out, data_s, cols[ok[0]]["run_dir"], probed, progress))
     else:
         progress("[2/4] parity skipped: fewer than two backends trained")
     bench = None
@@ -105,7 +106,7 @@ def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> 
         kw = dict(backends=tuple(ok), models=(cfg.train.model,), inputs=cfg.inputs, loss=cfg.loss,
                   int_high=cfg.int_high)
         bc = BenchConfig.quick(**kw) if cfg.bench == "quick" else BenchConfig(**kw)
-        bench = _guard(lambda: _bench(bc, out, data_s, cfg.bench == "quick", progress))
+        bench = _guard(lambda: _bench(bc, out, data_s, cfg.bench == "quick", probed, progress))
     else:
         progress("[3/4] benchmark skipped")
     converge = None
@@ -119,13 +120,17 @@ def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> 
     from mnistx import report
 
     summary["files"] = report.write(summary, out)
+    import shutil
+
+    shutil.rmtree(probed, ignore_errors=True)
     runs.prune_work(out / "work")  # the runs/ folders keep their models: a user reopens those
     return summary
 
 
-def _check_inputs(cfg: CompareConfig, trainers, out: Path, data, progress) -> None:
+def _check_inputs(cfg: CompareConfig, trainers, out: Path, data, progress) -> Path:
     """The checks parity makes, before any training child: the data read (finite, lengths, layout),
-    the model built once in a probe child, the inputs fitted to it. A one-line MnistxError if not."""
+    the model built once in a probe child, the inputs fitted to it. A one-line MnistxError if not.
+    Returns the probe's folder, which the parity and benchmark stages reuse (prepare.reuse_probe)."""
     import shutil
 
     from mnistx.prepare import prepare
@@ -134,8 +139,10 @@ def _check_inputs(cfg: CompareConfig, trainers, out: Path, data, progress) -> No
     try:
         prepare(cfg.train.model, workdir, trainers, data, cfg.inputs, 64, 64, cfg.train.seed, cfg.int_high,
                 cfg.loss, cfg.timeout_s, progress)
-    finally:
+    except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return workdir
 
 
 def _guard(fn):
@@ -146,16 +153,16 @@ def _guard(fn):
         return {"error": str(exc)}
 
 
-def _parity(pc, out, data, run_dir, progress):
+def _parity(pc, out, data, run_dir, probed, progress):
     from mnistx.parity.runner import run_parity
 
-    return run_parity(pc, out / "parity", data, run_dir, progress)
+    return run_parity(pc, out / "parity", data, run_dir, progress, probed=probed)
 
 
-def _bench(bc, out, data, quick, progress):
+def _bench(bc, out, data, quick, probed, progress):
     from mnistx.bench.runner import run_bench
 
-    return run_bench(bc, out / "bench", data, quick, progress)
+    return run_bench(bc, out / "bench", data, quick, progress, probed=probed)
 
 
 def _converge(cfg: CompareConfig, trainers, out, data, progress):

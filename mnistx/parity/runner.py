@@ -88,8 +88,9 @@ def check_config(cfg: ParityConfig) -> None:
         raise MnistxError(f"--devices trains data-parallel: name at least one of {', '.join(BACKENDS)}")
 
 
-def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progress=print) -> dict:
-    """Check inputs, run the children, compare, write the report into out_dir; returns the summary."""
+def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progress=print, probed=None) -> dict:
+    """Check inputs, run the children, compare, write the report into out_dir; returns the summary.
+    probed: an earlier probe's folder that may serve this job (prepare.reuse_probe)."""
     out_dir = Path(out_dir)
     check_config(cfg)
     model = cfg.model
@@ -105,7 +106,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     progress(f"mnistx parity: {model} on {', '.join(present) or 'no installed backend'} -> {out_dir}")
     job = prepare(model, out_dir / "work", present or cfg.backends, data_path, cfg.inputs, cfg.n_images,
                   cfg.steps * cfg.batch_size, cfg.seed, cfg.int_high, cfg.loss, cfg.timeout_s, progress,
-                  cfg.seq_len, cfg.image_size, cfg.edge_cases, cfg.plant_layer)
+                  cfg.seq_len, cfg.image_size, cfg.edge_cases, cfg.plant_layer, probed=probed)
     workdir = job.workdir
     if run_dir is not None:
         import shutil

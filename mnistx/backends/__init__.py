@@ -14,7 +14,7 @@ its functions for those raise errors.NotSupported; reports list them, never as f
     gpu_peak_bytes() -> int | None  peak GPU memory since start (None on CPU)
     gradients(model, xs, objective) -> (value, [d/d weight], [d/d each float input or None])
     native_trainer(model, loss_fn, lr, batch_size) -> NativeTrainer  (the framework's own training loop)
-    handwritten_loop(layers, lr, batch_size) -> Loop  a Dense stack trained without Keras (handwritten/)
+    handwritten_loop(ops, lr, batch_size) -> Loop  an MLP or small CNN trained without Keras (handwritten/)
     compilations() -> dict          cumulative graph builds in this process since the first call:
                                     {"compiles": n, "graph_breaks": m}: XLA compiles (jax), tf.function
                                     traces (tensorflow), dynamo graphs and graph breaks (torch); {} where

@@ -178,11 +178,11 @@ def _listen(event, duration_secs, **_):
         _COUNTS["traces"] += 1
 
 
-def handwritten_loop(layers, lr: float, batch_size: int):
-    """A hand-written JAX training loop for a Dense stack (mnistx/backends/handwritten/)."""
+def handwritten_loop(ops, lr: float, batch_size: int):
+    """A hand-written JAX training loop for an MLP or a small CNN (mnistx/backends/handwritten/)."""
     from mnistx.backends.handwritten.jax import Loop
 
-    return Loop(layers, lr, batch_size)
+    return Loop(ops, lr, batch_size)
 
 
 def compilations() -> dict:

@@ -63,7 +63,7 @@ def data_parallel(n: int):
     raise NotSupported(UNSUPPORTED["training"])
 
 
-def handwritten_loop(layers, lr: float, batch_size: int):
+def handwritten_loop(ops, lr: float, batch_size: int):
     raise NotSupported(UNSUPPORTED["training"])
 
 

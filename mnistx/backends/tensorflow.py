@@ -152,11 +152,11 @@ def data_parallel(n: int):
 _COUNTS = {"compiles": 0}
 
 
-def handwritten_loop(layers, lr: float, batch_size: int):
-    """A hand-written TensorFlow training loop for a Dense stack (mnistx/backends/handwritten/)."""
+def handwritten_loop(ops, lr: float, batch_size: int):
+    """A hand-written TensorFlow training loop for an MLP or a small CNN (mnistx/backends/handwritten/)."""
     from mnistx.backends.handwritten.tensorflow import Loop
 
-    return Loop(layers, lr, batch_size)
+    return Loop(ops, lr, batch_size)
 
 
 def compilations() -> dict:

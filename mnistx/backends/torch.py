@@ -75,11 +75,11 @@ def data_parallel(n: int):
     return Replicas(n)
 
 
-def handwritten_loop(layers, lr: float, batch_size: int):
-    """A hand-written PyTorch training loop for a Dense stack (mnistx/backends/handwritten/)."""
+def handwritten_loop(ops, lr: float, batch_size: int):
+    """A hand-written PyTorch training loop for an MLP or a small CNN (mnistx/backends/handwritten/)."""
     from mnistx.backends.handwritten.torch import Loop
 
-    return Loop(layers, lr, batch_size)
+    return Loop(ops, lr, batch_size)
 
 
 def compilations() -> dict:

@@ -1,9 +1,16 @@
-"""The native loop's independent cross-check: the same Dense stack trained by a hand-written loop
-in the framework itself (mnistx/backends/handwritten/: torch.nn, jax.numpy, tf.GradientTape),
+"""The native loop's independent cross-check: the same model trained by a hand-written loop in the
+framework itself (mnistx/backends/handwritten/: torch.nn, jax.numpy + lax, tf.GradientTape),
 timed by the same harness (modes.cycle_times) on the same batches. Pure Keras here: what the
-model is; the loops live in the adapter.
+model is, as a list of ops; the loops live in the adapter.
 
-    dense_stack(model, loss_fn) -> ([(kernel, bias, activation)], None) | (None, why not)
+    layer_ops(model, loss_fn) -> ([op, ...], None) | (None, why not)
+
+An op is one of (Keras layouts, channels last):
+    ("reshape", target_shape)            ("flatten",)            ("dropout", rate)
+    ("dense", kernel (in, out), bias (out,), activation)
+    ("conv", kernel (kh, kw, in, out), bias (out,), activation)   stride 1, "valid" padding
+    ("maxpool", (ph, pw))                                          stride = pool, "valid"
+The registry's mlp and cnn are such chains; so is a user's MLP or small CNN.
 """
 
 from __future__ import annotations
@@ -13,29 +20,75 @@ import numpy as np
 
 from mnistx.backends.handwritten import ACTIVATIONS
 
-PASS_THROUGH = (keras.layers.InputLayer, keras.layers.Flatten)
+
+def _chain(model: keras.Model) -> list | None:
+    """The model's layers when each takes the one before's output (Sequential, or a functional
+    model built as a chain on one input); else None."""
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if isinstance(model, keras.Sequential):
+        return layers
+    if not isinstance(model, keras.Model) or not hasattr(model, "inputs") or len(model.inputs) != 1:
+        return None
+    prev = model.inputs[0]
+    for layer in layers:
+        if len(layer._inbound_nodes) != 1 or layer.input is not prev:
+            return None
+        prev = layer.output
+    return layers if len(model.outputs) == 1 and prev is model.outputs[0] else None
 
 
-def dense_stack(model: keras.Model, loss_fn) -> tuple[list | None, str | None]:
-    """The model as Dense layers (Keras kernel (in, out), bias, activation name) when it is a plain
-    Dense stack on one input trained with a cross-entropy on its softmax (or logits): the only
-    models the hand-written loops build. Else (None, why not)."""
+def _weights(layer) -> tuple[np.ndarray, np.ndarray]:
+    kernel, bias = (np.asarray(keras.ops.convert_to_numpy(w), np.float32) for w in layer.weights)
+    return kernel, bias
+
+
+def _activation(layer) -> str:
+    act = keras.activations.serialize(layer.activation)  # a name for Keras's own activations
+    return act if isinstance(act, str) else str(act)
+
+
+def _op(layer) -> tuple:
+    """One layer as an op; raises ValueError (the reason) for what the loops do not build."""
+    L = keras.layers
+    if isinstance(layer, L.Flatten):
+        return ("flatten",)
+    if isinstance(layer, L.Reshape):
+        return ("reshape", tuple(layer.target_shape))
+    if isinstance(layer, L.Dropout) and type(layer) is L.Dropout and layer.noise_shape is None:
+        return ("dropout", float(layer.rate))
+    if isinstance(layer, L.Dense) and layer.use_bias:
+        return ("dense", *_weights(layer), _activation(layer))
+    if isinstance(layer, L.Conv2D) and type(layer) is L.Conv2D and layer.use_bias and layer.groups == 1 \
+            and layer.data_format == "channels_last" and layer.padding == "valid" \
+            and tuple(layer.strides) == (1, 1) and tuple(layer.dilation_rate) == (1, 1):
+        return ("conv", *_weights(layer), _activation(layer))
+    if isinstance(layer, L.MaxPooling2D) and layer.data_format == "channels_last" and layer.padding == "valid" \
+            and tuple(layer.strides) == tuple(layer.pool_size):
+        return ("maxpool", tuple(layer.pool_size))
+    raise ValueError(f"layer {layer.name} ({type(layer).__name__}): the hand-written loops build Dense, "
+                     "Conv2D (stride 1, valid), MaxPooling2D, Flatten, Reshape and Dropout")
+
+
+def layer_ops(model: keras.Model, loss_fn) -> tuple[list | None, str | None]:
+    """The model as ops (above) when it is a chain of layers the hand-written loops build, ending in
+    a softmax Dense (or logits) trained with a cross-entropy. Else (None, why not)."""
     ce = (keras.losses.CategoricalCrossentropy, keras.losses.SparseCategoricalCrossentropy)
     if not isinstance(loss_fn, ce):
         return None, f"loss {getattr(loss_fn, 'name', loss_fn)}: the hand-written loops train a cross-entropy"
-    if len(model.inputs) != 1 or not isinstance(model, keras.Sequential):
-        return None, "not a Sequential model on one input"
-    layers = []
-    for layer in model.layers:
-        if isinstance(layer, PASS_THROUGH) and not layers:
-            continue
-        if not isinstance(layer, keras.layers.Dense) or not layer.use_bias:
-            return None, f"layer {layer.name} ({type(layer).__name__}): the hand-written loops build Dense stacks"
-        kernel, bias = (np.asarray(keras.ops.convert_to_numpy(w), np.float32) for w in layer.weights)
-        act = keras.activations.serialize(layer.activation)  # a name for Keras's own activations
-        layers.append((kernel, bias, act if isinstance(act, str) else str(act)))
-    acts = [a for _, _, a in layers]
+    layers = _chain(model)
+    if layers is None:
+        return None, "not a chain of layers on one input (Sequential, or functional built as one)"
+    try:
+        ops = [_op(layer) for layer in layers]
+    except ValueError as exc:
+        return None, str(exc)
+    for layer, op in zip(layers, ops):  # a Dense on an image applies to its channels: flatten first
+        if op[0] == "dense" and len(layer.input.shape) != 2:
+            return None, f"layer {layer.name} (Dense) on a {len(layer.input.shape) - 1}-D input: the loops take it flattened"
+        if op[0] in ("conv", "maxpool") and len(layer.input.shape) != 4:
+            return None, f"layer {layer.name}: the loops take 2-D images (h, w, c)"
+    acts = [op[-1] for op in ops if op[0] in ("dense", "conv")]
     last = "linear" if loss_fn.get_config().get("from_logits") else "softmax"
-    if not layers or acts[-1] != last or any(a not in ACTIVATIONS for a in acts[:-1]):
-        return None, f"activations {acts}: the hand-written loops take relu/linear, then {last}"
-    return layers, None
+    if not ops or ops[-1][0] != "dense" or acts[-1] != last or any(a not in ACTIVATIONS for a in acts[:-1]):
+        return None, f"activations {acts}: the hand-written loops take relu/linear, then a Dense with {last}"
+    return ops, None

@@ -267,16 +267,16 @@ class NativeMode:
         """The independent check: seconds per step of a hand-written loop in this framework
         (mnistx/bench/crosscheck.py) from the initial weights on the same batches, timed by the
         same harness (host floats: synced). None, with the reason in cross_check_against, for a
-        model that is not a Dense stack."""
+        model the loops do not build (crosscheck.layer_ops: Dense/Conv2D/MaxPooling2D chains)."""
         from mnistx import backends
-        from mnistx.bench.crosscheck import dense_stack
+        from mnistx.bench.crosscheck import layer_ops
 
         self.model.set_weights(self.init)
-        layers, why = dense_stack(self.model, self.task.loss_fn)
-        if layers is None:
+        ops, why = layer_ops(self.model, self.task.loss_fn)
+        if ops is None:
             self.cross_check_against = "no hand-written loop: " + why
             return None
-        loop = backends.handwritten_loop(layers, self.lr, self.batch_size)
+        loop = backends.handwritten_loop(ops, self.lr, self.batch_size)
         self.cross_check_against = "hand-written loop: " + loop.what
         bs = self.batch_size
         batches = [(x[0][i * bs:(i + 1) * bs], y[i * bs:(i + 1) * bs]) for i in range(max(1, min(len(y) // bs, n + warmup)))]

@@ -126,8 +126,8 @@ def explain_table(rows: list[dict]) -> list[str]:
            "and added to the expected epoch); "
            "x check = the mode's s/step ((epoch - fit's fixed cost) / steps) over an independent loop timed by "
            "the same harness, flagged above 1.25: keras modes against a plain model.train_on_batch loop, native "
-           "against a hand-written loop in the framework itself (torch.nn, jax.numpy, tf.GradientTape; Dense "
-           "stacks only, '-' otherwise).", "",
+           "against a hand-written loop in the framework itself (torch.nn, jax.numpy + lax, tf.nn + GradientTape; "
+           "MLPs and small CNNs: Dense, Conv2D, MaxPooling2D, Dropout chains; '-' otherwise).", "",
            "| backend | model | mode | compiles (timed) | graph breaks (first call) | epoch / steps | x check | flags |",
            "|---|---|---|---|---|---|---|---|"]
     for r in rows:

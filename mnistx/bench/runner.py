@@ -10,7 +10,7 @@ Result schema (bench.json, "mnistx.bench/1"):
                   test_accuracy_after_epoch, compiles: region -> {compiles, traces?, graph_breaks}
                   (region: first_call[ b=N], epochs, steps b=N, cross-check; only after warm-up),
                   cross_check_against: what the cross-check timed (keras modes: a train_on_batch loop;
-                  native: a hand-written loop, Dense stacks) or why none, cross_check_steps: its stats,
+                  native: a hand-written loop, MLPs and small CNNs) or why none, cross_check_steps: its stats,
                   reconcile{ratio, fused, reconciled, ...}, cross_check{ratio, flagged, ...},
                   flags: [why a number does not explain itself]} | {error} | {not_supported: reason} (an inference-only
                   backend), inference: batch -> stats + images_per_s}}

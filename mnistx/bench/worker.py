@@ -112,7 +112,7 @@ def bench_model(job, cfg, progress) -> dict:
 def _bench_mode(mode, model, init, task, x, y, ex, ey, cfg) -> dict:
     """One mode at every step batch size; each timed region records the compiles inside it
     (bookkeeping.delta), the epoch is reconciled with its steps and cross-checked (keras modes:
-    a plain train_on_batch loop; native: a hand-written loop in the framework, for Dense stacks;
+    a plain train_on_batch loop; native: a hand-written loop in the framework, for MLPs and small CNNs;
     both timed by the same harness)."""
     from mnistx.backends._common import pack_inputs
 

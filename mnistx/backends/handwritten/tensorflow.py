@@ -1,34 +1,54 @@
-"""The hand-written loop in plain TensorFlow: tf.Variables, tf.GradientTape, Adam written out
-(Keras's formula), the step as one tf.function(jit_compile=True), as a TF user writes it."""
+"""The hand-written loop in plain TensorFlow: tf.Variables, tf.nn layers (matmul, conv2d in NHWC,
+max_pool2d, a stateless dropout), tf.GradientTape, Adam written out (Keras's formula), the step as
+one tf.function(jit_compile=True), as a TF user writes it."""
 
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
 
+from mnistx.backends.handwritten import with_weights
+
 B1, B2, EPS = 0.9, 0.999, 1e-7  # Keras's Adam
 
 
 class Loop:
-    what = "tf.GradientTape + hand-written Adam, one tf.function(jit_compile=True) step"
+    what = "tf.nn + tf.GradientTape + hand-written Adam, one tf.function(jit_compile=True) step"
 
-    def __init__(self, layers, lr: float, batch_size: int):
-        self.vars = [tf.Variable(a) for k, b, _ in layers for a in (k, b)]
+    def __init__(self, ops, lr: float, batch_size: int):
+        self.vars = [tf.Variable(a) for op in with_weights(ops) for a in (op[1], op[2])]
         self.m = [tf.Variable(tf.zeros_like(v)) for v in self.vars]
         self.v = [tf.Variable(tf.zeros_like(v)) for v in self.vars]
         self.t = tf.Variable(0.0)
-        acts = [a for _, _, a in layers]
+
+        def forward(x):
+            h, i = x, 0
+            for op in ops:
+                kind = op[0]
+                if kind == "reshape":
+                    h = tf.reshape(h, [tf.shape(h)[0], *op[1]])
+                elif kind == "flatten":
+                    h = tf.reshape(h, [tf.shape(h)[0], -1])
+                elif kind == "maxpool":
+                    h = tf.nn.max_pool2d(h, op[1], op[1], "VALID")
+                elif kind == "dropout":  # a fresh mask per step: seeded by the step count
+                    seed = tf.stack([tf.cast(self.t, tf.int32), i])
+                    keep = tf.random.stateless_uniform(tf.shape(h), seed) >= op[1]
+                    h = tf.where(keep, h / (1.0 - op[1]), 0.0)
+                else:
+                    k, b = self.vars[i], self.vars[i + 1]
+                    i += 2
+                    h = (tf.matmul(h, k) if kind == "dense" else tf.nn.conv2d(h, k, 1, "VALID")) + b
+                    h = tf.nn.relu(h) if op[-1] == "relu" else h
+            return h
 
         def step(x, y):
             with tf.GradientTape() as tape:
-                h = tf.reshape(x, [tf.shape(x)[0], -1])
-                for i, act in enumerate(acts):
-                    h = tf.matmul(h, self.vars[2 * i]) + self.vars[2 * i + 1]
-                    h = tf.nn.relu(h) if act == "relu" else h
+                logits = forward(x)
                 if y.shape.rank == 1:
-                    per = tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(y, tf.int32), h)
+                    per = tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(y, tf.int32), logits)
                 else:
-                    per = tf.nn.softmax_cross_entropy_with_logits(y, h)
+                    per = tf.nn.softmax_cross_entropy_with_logits(y, logits)
                 loss = tf.reduce_mean(per)
             grads = tape.gradient(loss, self.vars)
             self.t.assign_add(1.0)

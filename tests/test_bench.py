@@ -122,6 +122,8 @@ def test_bench_end_to_end_small(tmp_path, backend, capsys):
     res = s["backends"][backend]
     assert "error" not in res, res
     assert set(res["models"]["mlp"]["modes"]) == set(M.MODES)
+    assert res["import"]["how"] == "this child's own first import" and res["import"]["median"] > 0  # --quick
+    assert "this child's own first import" in (tmp_path / "bench.md").read_text()
     tuned = res["models"]["mlp"]["modes"]["keras-tuned"]["settings"]
     want = M.tuned_settings(backend, False)[0]  # what keras-tuned asks for on a CPU
     # the reported settings are the ones it ran with (an evaluation compile once overwrote them)

@@ -40,7 +40,7 @@ def images_loaded(dom: str) -> tuple[int, int]:
 
 @pytest.mark.only_in("torch")
 @pytest.mark.needs_backends(*BACKENDS, "openvino")
-def test_compare_report_for_every_backend(tmp_path, monkeypatch):
+def test_compare_report_for_every_backend(tmp_path, monkeypatch, capsys):
     out = tmp_path / "cmp"
     opened = tmp_path / "opened.txt"  # --open: $BROWSER is a script that records the URL it got
     monkeypatch.setenv("BROWSER", f"{sys.executable} -c \"import sys; open(r'{opened}', 'w').write(sys.argv[1])\" %s")
@@ -51,6 +51,10 @@ def test_compare_report_for_every_backend(tmp_path, monkeypatch):
     assert set(cols) == {*BACKENDS, *INFERENCE_BACKENDS} and [c["status"] for c in cols.values()] == ["ok"] * 5
     assert s["parity"]["passed"] and len(s["bench"]["summary"]) == 9  # 3 training backends x 3 modes
     assert s["parity"]["oracle"]["furthest"] and set(s["parity"]["compared"]) == set(cols)
+    from mnistx.devices import cores  # the three columns trained side by side on shared cores
+
+    assert cols["torch"]["meta"]["threads"] == max(1, cores() // len(BACKENDS)), cols["torch"]["meta"]
+    assert "the model as probed before" in capsys.readouterr().out  # parity and bench reuse the probe
     trained = cols[BACKENDS[0]]["metrics"]["test_accuracy"]
     for b in INFERENCE_BACKENDS:  # the first trainer's weights, predicted here: the same test accuracy
         assert cols[b]["inference_only"] and cols[b]["meta"]["trained_on"] == BACKENDS[0]

@@ -34,7 +34,8 @@ def run_once(checkout: Path, command: str, scratch: Path) -> dict:
     out = Path(tempfile.mkdtemp(dir=scratch))
     shutil.rmtree(out)
     argv = [sys.executable, "-m", "mnistx", *shlex.split(command), "--out", str(out)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(checkout), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(checkout), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+               PYTHONSAFEPATH="1")  # `python -m` would put the working folder (this checkout) first
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seconds = time.perf_counter() - start

@@ -173,3 +173,11 @@ def test_keras_tuned_is_chosen_per_device():
     kw, where = tuned_settings("tensorflow", gpu=True)
     assert kw == tuned_settings("tensorflow", gpu=False)[0] and "unmeasured" in where
     assert tuned_settings("torch", gpu=True)[0]["steps_per_execution"] == 1  # torch refuses more
+
+
+def test_quick_times_one_step_batch_but_scaling_keeps_two():
+    """bench --quick answers with b=32 only; a scaling run of a registry model keeps 32 and 512 per
+    device (efficiency depends on the work per step), a KerasHub-sized model stays at 32."""
+    assert BenchConfig.quick().step_batch_sizes == (32,)
+    assert BenchConfig.quick(devices=2).step_batch_sizes == (32, 512)
+    assert BenchConfig.quick(models=("gpt2.py:build",), devices=2).step_batch_sizes == (32,)

@@ -201,7 +201,8 @@ class BenchConfig:
         # One step batch for a quick answer; a scaling run keeps two per-device batches on the
         # registry models, since efficiency on N devices depends on how much work each step holds.
         scaling = registry and kw.get("devices", 1) > 1
-        base = dict(step_batch_sizes=(32, 512) if scaling else (32,), infer_batch_sizes=(1, 512, 8192) if registry else (1, 256),
+        base = dict(step_batch_sizes=(32, 512) if scaling else (32,),
+                    infer_batch_sizes=(1, 512, 8192) if registry else (1, 256),
                     timed_steps=50 if registry else 20, warmup_steps=5, epochs=1, import_repeats=0,
                     scaling_repeats=3)
         base.update(kw)

@@ -121,3 +121,17 @@ def test_dict_outputs_take_part_in_loss_and_training(atlas):
     twin.compile(optimizer=keras.optimizers.SGD(1e-2), loss=loss)
     first = float(twin.train_on_batch(xs, ys, return_dict=True)["loss"])
     assert np.isfinite(first) and first > 0
+
+
+@pytest.mark.only_in("torch")
+def test_torch_data_parallel_sees_every_weight_of_a_hub_model(atlas):
+    """Keras's torch backend registers none of a KerasHub model's variables as torch parameters (OPT,
+    GPT-2, BERT, ViT, ResNet: 0 of each), so DistributedDataParallel refused every one ("not needed when
+    a module doesn't have any parameter") and `bench --devices 2` / `parity --devices 2` lost torch.
+    The adapter registers them before it wraps the model."""
+    from mnistx.backends.distribute.torch import _track_parameters
+
+    model = atlas["opt"]
+    _track_parameters(model)
+    params = {id(p) for p in model.parameters() if p.requires_grad}
+    assert {id(v.value) for v in model.trainable_variables} <= params

@@ -38,6 +38,7 @@ class Replicas:
 
     def _wrapped(self, model):
         if id(model) not in self._ddp:  # DDP broadcasts rank 0's weights once, here
+            _track_parameters(model)
             self._ddp[id(model)] = torch.nn.parallel.DistributedDataParallel(
                 model, device_ids=[self.local] if self.gpu else None)
         return self._ddp[id(model)]
@@ -74,3 +75,12 @@ class Replicas:
             dist.barrier()
             self._ddp.clear()
             dist.destroy_process_group()
+
+
+def _track_parameters(model) -> None:
+    """Keras registers a layer's variables as torch parameters when it is built; a KerasHub
+    functional model (GPT2Backbone) is left with none, and DDP refuses a module without
+    parameters. Register every trainable variable again when one is missing."""
+    tracked = {id(p) for p in model.parameters()}
+    if any(id(v.value) not in tracked for v in model.trainable_variables):
+        model._track_variables()

@@ -28,6 +28,7 @@ from mnistx.config import BenchConfig, ConvergeConfig, ParityConfig, Tier, Train
 from mnistx.errors import MnistxError
 
 ENTRY = "_child"
+_KIND = None  # in a child: the kind run() started (start() passes it to the fault injection)
 KINDS = {  # kind -> (module, function): what each child runs, in that backend's process
     "probe": ("mnistx.probe", "build_once"),  # build the model once: spec, reference weights
     "parity": ("mnistx.parity.worker", "compute_parity"),  # forward, trace, gradients, trajectory, checkpoints
@@ -141,7 +142,7 @@ def start(workdir, cls) -> tuple[Path, object]:
     """In a child: honour $MNISTX_FAULT (spawn.raise_injected_fault), then (DIR, its settings as cls)."""
     from mnistx import spawn
 
-    spawn.raise_injected_fault(workdir)
+    spawn.raise_injected_fault(workdir, _KIND)
     return Path(workdir), read(workdir, cls)
 
 
@@ -179,8 +180,10 @@ def run(args: list[str]) -> int:
     """In the child: `_child KIND [DIR]` -> the function KINDS names; exit code 0 when it returns."""
     import importlib
 
+    global _KIND
     if not args or args[0] not in KINDS:
         raise MnistxError(f"_child: expected one of {', '.join(KINDS)} (an internal entry, started by mnistx)")
+    _KIND = args[0]  # start() honours a $MNISTX_FAULT item meant for this kind only
     module, name = KINDS[args[0]]
     getattr(importlib.import_module(module), name)(*args[1:2])
     return 0

@@ -262,6 +262,7 @@ def cmd_parity(args) -> int:
     if (s.get("data_parallel") or {}).get("batchnorm_note"):
         print(f"  note: {s['data_parallel']['batchnorm_note']}")
     lost = [b for b in cfg.backends if b not in s["compared"]]
+    lost += [b for b in s.get("failed_children", []) if b not in lost]  # "torch×2": a data-parallel child
     but = f", but {', '.join(lost)} not compared" if lost and not failing else ""  # never "FAIL: 3/3 within"
     print(f"parity {'PASS' if s['passed'] else 'FAIL'}: {len(s['checks']) - len(failing)}/{len(s['checks'])} "
           f"checks within tolerance across {', '.join(s['compared']) or 'nothing'}{but} in "

@@ -56,20 +56,23 @@ def check_backends(names, job: str | None = None) -> tuple[str, ...]:
     return tuple(names)
 
 
-FAULT_ENV = "MNISTX_FAULT"  # testing aid: "jax" or "jax:MODE,torch:MODE" makes those children fail on purpose
+FAULT_ENV = "MNISTX_FAULT"  # testing aid: "jax" or "jax:MODE,torch:MODE@KIND" makes those children fail on purpose
 
 
-def _faults() -> dict[str, str]:
+def _faults(kind: str | None = None) -> dict[str, str]:
+    """backend -> fault mode, from $MNISTX_FAULT items BACKEND[:MODE][@KIND]; an item with @KIND
+    (a children.KINDS name, e.g. parity-dp) counts only in a child of that kind."""
     out = {}
     for item in os.environ.get(FAULT_ENV, "").split(","):
-        backend, _, mode = item.strip().partition(":")
-        if backend:
+        item, _, only = item.strip().partition("@")
+        backend, _, mode = item.partition(":")
+        if backend and (not only or only == kind):
             out[backend] = mode or "error"
     return out
 
 
-def raise_injected_fault(workdir=None) -> None:
-    """In a child: if $MNISTX_FAULT names this backend, fail the way it says (a testing aid).
+def raise_injected_fault(workdir=None, kind: str | None = None) -> None:
+    """In a child (of `kind`): if $MNISTX_FAULT names this backend, fail the way it says (a testing aid).
 
     error: one-line error, exit 3; sigkill: the child kills itself (SIGKILL); hang: sleeps until the
     parent's timeout ends it; exit0: exits 0 without a result; corrupt: writes an unreadable
@@ -80,7 +83,7 @@ def raise_injected_fault(workdir=None) -> None:
     from mnistx.errors import MnistxError
 
     backend = os.environ.get("KERAS_BACKEND", "")
-    mode = _faults().get(backend) if backend else None
+    mode = _faults(kind).get(backend) if backend else None
     if mode is None:
         return
     print(f"[{backend}] fault injected by ${FAULT_ENV}: {mode}", flush=True)

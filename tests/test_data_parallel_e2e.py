@@ -33,6 +33,21 @@ def test_data_parallel_parity_passes_on_every_engine_on_real_mnist(tmp_path, cap
     assert "## Data-parallel on 2 devices" in (tmp_path / "parity.md").read_text()
 
 
+def test_a_data_parallel_child_that_fails_fails_the_verdict(tmp_path, capsys, monkeypatch):
+    """Every single-device check may pass: a data-parallel child that did not run is still a FAIL
+    (exit 1) that names it, never "PASS" with the loss in a line above."""
+    monkeypatch.setenv("MNISTX_FAULT", "torch:error@parity-dp")  # only torch's 2-device child fails
+    assert main(["parity", "--devices", "2", "--backends", "jax,torch", "--images", "64", "--steps", "3",
+                 "--out", str(tmp_path)]) == 1
+    s = json.loads((tmp_path / "parity.json").read_text())
+    assert s["compared"] == ["jax", "torch"] and s["failed_children"] == ["torch×2"]
+    assert all(c["passed"] for c in s["checks"]) and "jax vs jax×2" in {c["pair"] for c in s["checks"]}
+    assert "fault injected" in s["not_compared"]["torch×2"]
+    assert "FAIL" in (tmp_path / "parity.md").read_text().split("failed to run: torch×2")[0]
+    out = capsys.readouterr().out
+    assert "parity FAIL:" in out and "but torch×2 not compared" in out
+
+
 def test_batchnorm_shows_which_engines_split_the_batch(tmp_path, capsys):
     """With BatchNormalization in training mode a split batch is visible: JAX's SPMD program
     normalises over the global batch (equal to one device), MirroredStrategy and DDP over each

@@ -120,3 +120,10 @@ def test_jax_children_keep_their_compiled_code_but_not_a_benchmark(tmp_path, mon
     assert devices.compile_cache_env({devices.JAX_CACHE_ENV: "off"}) == {}
     assert devices.compile_cache_env({"JAX_COMPILATION_CACHE_DIR": "/mine"}) == {}
     assert devices.compile_cache_env({devices.JAX_CACHE_ENV: "/here"})["JAX_COMPILATION_CACHE_DIR"] == "/here"
+
+
+def test_an_injected_fault_can_name_the_kind_of_child(monkeypatch):
+    """$MNISTX_FAULT items BACKEND[:MODE][@KIND]: with @KIND only a child of that kind fails."""
+    monkeypatch.setenv(spawn.FAULT_ENV, "torch:hang@parity-dp,jax")
+    assert spawn._faults("parity-dp") == {"torch": "hang", "jax": "error"}
+    assert spawn._faults("parity") == {"jax": "error"} and spawn._faults(None) == {"jax": "error"}

@@ -76,7 +76,8 @@ def markdown(summary: dict) -> str:
     names = [n for n in [*ARRAY_CHECKS, "argmax"] if any(c["check"] == n for c in checks)]
     lines = [f"# Parity: {summary['model']} on {', '.join(summary['compared']) or 'no backend'}", "",
              f"Verdict: **{'PASS' if summary['passed'] else 'FAIL'}** "
-             f"({sum(not c['passed'] for c in checks)} failing of {len(checks)} checks). "
+             f"({sum(not c['passed'] for c in checks)} failing of {len(checks)} checks"
+             f"{'; failed to run: ' + ', '.join(summary['failed_children']) if summary.get('failed_children') else ''}). "
              f"{summary['n_images']} evaluation samples ({summary.get('inputs', '')}), "
              f"{summary['steps']} steps of {summary.get('optimizer') or 'Adam'}, loss {summary.get('loss', {}).get('name', '?')}, "
              f"TF32 {'on' if summary['tf32'] else 'off'} on GPU.", ""]

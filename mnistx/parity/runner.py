@@ -132,7 +132,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     if traced and traced.get("done"):  # the layers again, on the samples whose outputs differ most
         verdict, drift = tf32.judge(results, infos, cfg.tolerances, cfg.tf32, C.run_checks)
     first = next(iter(infos.values()), {})
-    dp_section = None
+    dp_section, dp_failures = None, {}
     if cfg.devices > 1:  # the trajectory again on N devices, after the single-device children
         dp, dp_infos, dp_failures = data_parallel.children(child_cfg, workdir, present, progress)
         not_compared.update(dp_failures)
@@ -156,7 +156,8 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
                               "every layer the subclassed model's call() runs; tensors computed "
                               "between layers are compared as the next layer's inputs"),
         "tolerances": judging.as_dict(), **verdict, "tf32_drift": drift, "data_parallel": dp_section,
-        "passed": verdict["passed"] and not failures and len(results) >= 2,
+        "passed": verdict["passed"] and not failures and not dp_failures and len(results) >= 2,
+        "failed_children": [*failures, *dp_failures],  # each fails the verdict (a data-parallel one too)
         "not_compared": not_compared, "environments": infos,
         "wall_seconds": time.perf_counter() - start, "config": dataclasses.asdict(child_cfg)}
     if len(results) < 2:

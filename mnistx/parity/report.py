@@ -74,10 +74,11 @@ def markdown(summary: dict) -> str:
     checks = summary["checks"]
     pairs = list(dict.fromkeys(c["pair"] for c in checks if " vs " in c["pair"]))
     names = [n for n in [*ARRAY_CHECKS, "argmax"] if any(c["check"] == n for c in checks)]
+    unrun = ", ".join(summary.get("failed_children") or [])
     lines = [f"# Parity: {summary['model']} on {', '.join(summary['compared']) or 'no backend'}", "",
              f"Verdict: **{'PASS' if summary['passed'] else 'FAIL'}** "
              f"({sum(not c['passed'] for c in checks)} failing of {len(checks)} checks"
-             f"{'; failed to run: ' + ', '.join(summary['failed_children']) if summary.get('failed_children') else ''}). "
+             f"{'; failed to run: ' + unrun if unrun else ''}). "
              f"{summary['n_images']} evaluation samples ({summary.get('inputs', '')}), "
              f"{summary['steps']} steps of {summary.get('optimizer') or 'Adam'}, loss {summary.get('loss', {}).get('name', '?')}, "
              f"TF32 {'on' if summary['tf32'] else 'off'} on GPU.", ""]

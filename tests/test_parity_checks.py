@@ -308,3 +308,32 @@ def test_each_clause_of_the_checkpoint_check_fails_on_its_own():
     assert verdict(row(0.5, 0))
     assert not verdict(row(0.5, 3))  # within the tier, but 3 top classes flipped
     assert not verdict(row(14.3, 0))  # no class flipped, but beyond the tier
+
+
+def test_compare_arrays_matches_the_plain_formula_on_awkward_values():
+    """The in-place compare_arrays against the formula written plainly (numpy, float64): NaN, inf,
+    zeros and -0.0 on either side, float32 and float64, every tier shape; equal to the last bit."""
+    from mnistx.parity.arrays import compare_arrays
+
+    def plain(a, b, tier, floor):
+        x, y = np.atleast_1d(np.asarray(a, np.float64)), np.atleast_1d(np.asarray(b, np.float64))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = np.abs(x - y)
+            d[np.isnan(x) & np.isnan(y)] = 0.0
+            excess = np.where(d == 0, 0.0, d / (tier.atol + tier.rtol * np.abs(x) + floor))
+            rel = np.where(np.abs(x) > 0, d / np.abs(x), 0.0)
+        top = lambda v: float(np.nan_to_num(v.max(), nan=np.inf, posinf=np.inf))  # noqa: E731
+        return {"max_abs_diff": top(d), "max_rel_diff": top(rel), "excess": top(excess)}
+
+    rng = np.random.default_rng(0)
+    specials = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1e-30])
+    for _ in range(2000):
+        k = int(rng.integers(1, 8))
+        a = rng.normal(size=k).astype(rng.choice([np.float32, np.float64]))
+        b = a.copy() if rng.random() < 0.2 else a + rng.normal(size=k) * rng.choice([0.0, 1e-7, 1e-3, 1.0])
+        for arr in (a, b):
+            hit = rng.random(k) < 0.3
+            arr[hit] = rng.choice(specials, int(hit.sum()))
+        tier = Tier(float(rng.choice([0, 1e-6, 1e-3])), float(rng.choice([0, 1e-5, 1e-2])))
+        floor = float(rng.choice([0, 1e-4]))
+        assert compare_arrays(a, b, tier, floor) == plain(a, b, tier, floor), (a, b, tier, floor)

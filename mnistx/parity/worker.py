@@ -212,7 +212,8 @@ def compute_parity(workdir: str | Path) -> None:
     info.update({**backends.describe(), "tf32": tf32, "compute_seconds": compute_s, "planted": planted,
                  "stage_seconds": stages, "weight_paths": variable_paths(model, model.weights),
                  "grad_paths": variable_paths(model, model.trainable_variables),
-                 "leaf_layers": len(leaf_layers(model)), **traj_info,
-                 "checkpoints": cross_load(workdir, cfg, me, arrays["out_0"][:n_ck], [x[:n_ck] for x in data.eval_x]),
-                 "total_seconds": time.perf_counter() - t0})
+                 "leaf_layers": len(leaf_layers(model)), **traj_info})
+    info["checkpoints"] = cross_load(workdir, cfg, me, arrays["out_0"][:n_ck], [x[:n_ck] for x in data.eval_x])
+    stage("loading the siblings' checkpoints")
+    info["total_seconds"] = time.perf_counter() - t0
     runs.write_json(workdir / f"{me}.json", info)

@@ -50,6 +50,32 @@ def test_a_keras_mode_compiles_once_for_its_epoch_steps_and_cross_check(mlp_data
     assert calls == want, calls
 
 
+def test_the_native_first_call_traces_two_steps_then_starts_again(mlp_data, monkeypatch):
+    """The native mode's first call runs two steps, as the keras modes' first fit does: torch's loop on
+    KerasHub GPT-2 traced 3 more graphs on its second step, inside the first timed epoch ("recompiled").
+    Then it starts again from the initial weights, so the timed epochs train from them."""
+    from mnistx import backends
+
+    keras.utils.set_random_seed(0)
+    model = models.build("mlp")
+    init = model.get_weights()
+    x, y = mlp_data
+    seen, real = [], backends.native_trainer
+
+    def counting(*args, **kw):
+        trainer = real(*args, **kw)
+        step = trainer.train_step
+        trainer.train_step = lambda xs, ys: (seen.append(len(ys)), step(xs, ys))[1]
+        return trainer
+
+    monkeypatch.setattr(backends, "native_trainer", counting)
+    m = M.make("native", model, init, 32, _task(model), LR)
+    assert m.first_call(x, y, epochs=False) > 0
+    assert seen == [32, 32]
+    for got, want in zip(model.get_weights(), init):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_held_out_is_what_keras_evaluate_computes(mlp_data):
     """The bench's test loss and accuracy after the timed epochs, computed outside every compiled
     function, against model.evaluate() with the same loss and metric (float32: 1e-5)."""

@@ -51,7 +51,9 @@ class NativeTrainer:
         self.model, self.loss_fn, self.batch_size, self.lr = model, loss_fn, batch_size, learning_rate
         self.compiled = compile
         self._loss_fn = torch.compile(self._loss) if compile else self._loss
-        self.params = [p for p in model.parameters() if p.requires_grad]
+        # The Keras variables themselves: Keras 3.15's torch backend registers none of a KerasHub
+        # model's variables as torch parameters until fit() has run (model.parameters() is empty)
+        self.params = [v.value for v in model.trainable_variables]
         self.device = self.params[0].device if self.params else _device()
         self.opt = self._adam()
         self._opt_step = self.opt.step

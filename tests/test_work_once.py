@@ -26,11 +26,13 @@ def mlp_data(rng=np.random.default_rng(0)):
     return [x], y
 
 
+@pytest.mark.parametrize("n", [8, 32])
 @pytest.mark.parametrize("mode", ["keras-default", "keras-tuned"])
-def test_a_keras_mode_compiles_once_for_its_epoch_steps_and_cross_check(mlp_data, mode):
+def test_a_keras_mode_compiles_once_for_its_epoch_steps_and_cross_check(mlp_data, mode, n):
     """Each compile() drops the traced train function (torch.compile traced Keras's step again: 10-25 s
     per compile on GPT-2). The worker used to evaluate under a plain compile, so step timing compiled
-    again; now only a smaller steps_per_execution compiles again."""
+    again; now only a smaller steps_per_execution compiles again, and only where one of the mode's own
+    executions is over 2n steps (an execution stops at the data's end: 20 steps here)."""
     keras.utils.set_random_seed(0)
     model = models.build("mlp")
     x, y = mlp_data
@@ -42,11 +44,11 @@ def test_a_keras_mode_compiles_once_for_its_epoch_steps_and_cross_check(mlp_data
     m.reset()
     m.epoch(x, y)
     held_out(model, m.task, x, y)
-    n = 8
     m.step_times(x, y, n=n, warmup=2)
     m.cross_check_times(x, y, n=n, warmup=2)
     spe = m.spe
-    want = [spe] + ([min(spe, n)] if min(spe, n) != spe else []) + ([1] if min(spe, n) != 1 else [])
+    timing = spe if min(spe, len(y) // 32) <= 2 * n else min(spe, n)
+    want = [spe] + ([timing] if timing != spe else []) + ([1] if timing != 1 else [])
     assert calls == want, calls
 
 
@@ -104,8 +106,11 @@ def test_the_native_loop_is_chosen_only_at_the_epochs_batch_size(mlp_data):
     assert steps_only.settings["loop_choice"] is None
     assert len(steps_only.step_times(x, y, n=4, warmup=1)) == 4
     full = M.make("native", model, model.get_weights(), 32, _task(model), LR)
-    full.first_call(x, y)  # every backend's native loop fuses the MLP's epoch: chosen on 16 batches
-    assert full.settings["loop_choice"]["steps"] == 16, full.settings
+    full.first_call(x, y)  # every backend's native loop fuses the MLP's epoch: 20 steps, chosen on all
+    assert full.settings["loop_choice"]["steps"] == 20, full.settings
+    longer = M.make("native", model, model.get_weights(), 16, _task(model), LR)
+    longer.first_call(x, y)  # 40 steps: chosen on the first 16, the epoch's loop compiled after
+    assert longer.settings["loop_choice"]["steps"] == 16, longer.settings
 
 
 def test_a_probe_serves_the_next_job_of_the_same_model(tmp_path, monkeypatch):

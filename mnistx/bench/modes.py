@@ -162,10 +162,8 @@ class KerasMode:
         steps_per_execution does not make step timing run thousands of steps; call this last.
         fit runs as many epochs over a slice as it takes to get the warm-up plus n steps (at
         least 3 timed stamps); the first stamps are dropped as warm-up."""
-        # An execution stops at the data's end: where one of the mode's own executions is at most 2n steps,
-        # timing whole executions costs less than compiling again (TF keras-tuned on GPT-2: spe 500, 32 steps)
-        own = min(self.spe, max(1, len(y) // self.batch_size))
-        spe = self.spe if own <= 2 * n else min(self.spe, max(1, n))
+        own = min(self.spe, max(1, len(y) // self.batch_size))  # an execution stops at the data's end: where
+        spe = self.spe if own <= 2 * n else min(self.spe, max(1, n))  # it is <= 2n steps, no compile again
         self._compile(steps_per_execution=spe)  # the mode's own compile; a new one only for a smaller spe
         self.step_timing_spe = spe
         per = max(1, min(spe, len(y) // self.batch_size))
@@ -216,8 +214,7 @@ class NativeMode:
         bs = self.batch_size
         start = time.perf_counter()
         self.trainer = backends.native_trainer(self.model, self.task.loss_fn, self.lr, bs)
-        for i in range(min(2, max(1, len(y) // bs))):  # two steps, as the keras modes' first fit: the second
-            # traces what the first changed (torch on KerasHub GPT-2: 3 more graphs, else inside the timed epoch)
+        for i in range(min(2, max(1, len(y) // bs))):  # two, as the keras modes' first fit (torch GPT-2: 3 graphs more)
             self.trainer.train_step(take(x, slice(i * bs, (i + 1) * bs)), y[i * bs:(i + 1) * bs])
         first = time.perf_counter() - start
         self.reset()

@@ -121,3 +121,7 @@ def test_a_fused_loop_slower_than_its_steps_is_replaced(fused_s, step_s, chosen)
     x, y = [np.zeros((320, 8), "float32")], np.zeros((320, 3), "float32")
     assert mode._choose_loop(x, y) == chosen
     assert mode.trainer.epoch_loop == chosen and mode.settings["loop_choice"]["chosen"] == chosen, mode.settings
+    assert mode.loop_choice["steps"] == 10  # the whole epoch: at most 2 x LOOP_PROBE_STEPS steps
+    mode.trainer = _PlantedTrainer(fused_s, step_s)
+    mode._choose_loop([np.zeros((32 * 40, 8), "float32")], np.zeros((32 * 40, 3), "float32"))
+    assert mode.loop_choice["steps"] == M.NativeMode.LOOP_PROBE_STEPS  # 40 steps: the first 16

@@ -25,21 +25,8 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import keras  # noqa: E402
 
-from mnistx import models, modelspec  # noqa: E402
-
-SEQ = 16  # a sequence length for inputs of unknown length (token ids, masks)
-
-
-def batch(model, n: int) -> dict | np.ndarray:
-    """n synthetic samples per model input: ints in [0, 100) (ids, masks as ones), floats in [0, 1)."""
-    rng, out = np.random.default_rng(0), {}
-    for t in model.inputs:
-        shape = (n, *[SEQ if d is None else d for d in t.shape[1:]])
-        if "int" in str(t.dtype):
-            out[t.name] = np.ones(shape, "int32") if "mask" in t.name else rng.integers(0, 100, shape).astype("int32")
-        else:
-            out[t.name] = rng.random(shape, dtype=np.float32)
-    return out if len(out) > 1 else next(iter(out.values()))
+from mnistx import inputs, models, modelspec, probe  # noqa: E402
+from mnistx.backends._common import pack_inputs  # noqa: E402
 
 
 def main() -> None:
@@ -47,8 +34,10 @@ def main() -> None:
     ap.add_argument("--model", default="mlp", help="a registry name or FILE.py:FUNCTION (as mnistx takes)")
     args = ap.parse_args()
     model = models.build_spec(modelspec.parse(args.model))
-    x = batch(model, 64)
-    y = np.random.default_rng(1).random(model.predict(x, verbose=0).shape).astype("float32")
+    info = probe.inspect(model)  # the inputs mnistx would feed it: ids in the embedding's range, padding masks
+    data = inputs.synthetic(info["inputs"], info["output_shapes"][0], 64, 0, info["int_high"], "float",
+                            info["seq_len"], info["image_size"], info["max_length"])
+    x, y = pack_inputs(model, data.eval_x), data.eval_y
     model.compile(optimizer="adam", loss="mean_squared_error", jit_compile=True)
     first = lambda v: v[:32] if not isinstance(v, dict) else {k: a[:32] for k, a in v.items()}  # noqa: E731
     for what, call in (("first fit (2 steps)", lambda: model.fit(x, y, batch_size=32, verbose=0)),

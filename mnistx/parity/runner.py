@@ -141,6 +141,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
         verdict["curves"].update(dp_curves)
         verdict["passed"] = verdict["passed"] and all(c["passed"] for c in dp_checks)
         dp_section = data_parallel.section(cfg.devices, dp_infos, [r["class"] for r in first.get("layers", [])])
+    failed = [*failures, *dp_failures]  # each fails the verdict, a data-parallel child too
     summary = {
         "model": job.spec.text, "model_name": job.info["name"], "model_info": job.info,
         "reference": str(run_dir / "model.weights.h5") if run_dir else f"seeded in {job.info['backend']}",
@@ -156,8 +157,8 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
                               "every layer the subclassed model's call() runs; tensors computed "
                               "between layers are compared as the next layer's inputs"),
         "tolerances": judging.as_dict(), **verdict, "tf32_drift": drift, "data_parallel": dp_section,
-        "passed": verdict["passed"] and not failures and not dp_failures and len(results) >= 2,
-        "failed_children": [*failures, *dp_failures],  # each fails the verdict (a data-parallel one too)
+        "passed": verdict["passed"] and not failed and len(results) >= 2,
+        "failed_children": failed,
         "not_compared": not_compared, "environments": infos,
         "wall_seconds": time.perf_counter() - start, "config": dataclasses.asdict(child_cfg)}
     if len(results) < 2:

@@ -57,6 +57,13 @@ def test_first_call_compiles_are_expected_timed_ones_are_flagged():
     assert B.flags(mode) == ["steps b=32: 1 compile(s) inside the timed region"]
 
 
+def test_a_function_dynamo_gave_up_on_is_flagged_even_in_the_first_call():
+    """Past dynamo's recompile limit a function runs eager from then on: every later number of the
+    mode measured eager code under a jit_compile=True label, so the first call's give-up is flagged too."""
+    mode = {"compiles": {"first_call": {"compiles": 3, "gave_up": 1}, "epochs": {"compiles": 0, "gave_up": 0}}}
+    assert B.flags(mode) == ["first_call: dynamo gave up compiling 1 function(s) (its recompile limit): they ran eager"]
+
+
 def _mlp():
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(3)])

@@ -7,6 +7,7 @@ import contextlib
 
 import keras
 import numpy as np
+import pytest
 import torch  # collected in the torch run only (tests/conftest.py ONLY_IN)
 
 from mnistx.backends import torch as tb
@@ -149,3 +150,55 @@ def test_a_step_the_one_graph_cannot_trace_falls_back_and_says_why(rng):
     assert t.path == "torch.compile" and t.epoch_loop == "python" and t.fused_error
     assert np.isfinite(losses).all()
     assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # it trained
+
+
+@pytest.mark.parametrize("isolate", [True, False], ids=["isolate_recompiles", "own-code-copy"])
+def test_every_trainer_in_a_process_compiles_its_own_step(rng, monkeypatch, isolate):
+    """Trainers one after another in one process, each at its own batch size, a Dropout in the model
+    (as bench runs a mode per batch size and model). Dynamo counts recompiles per code object, and
+    every trainer compiles the same methods: with the limit at 2, the third trainer's one-graph step
+    failed (FailOnRecompileLimitHit); and after a second batch size dynamo made the batch dimension
+    symbolic, where functorch's dropout fails. Each trainer now has its own cache, static shapes."""
+    from mnistx.backends import _torch_native
+
+    monkeypatch.setattr(_torch_native, "ISOLATE", isolate and _torch_native.ISOLATE)
+    x, y = rng.standard_normal((BS, 12)).astype(np.float32), rng.integers(0, 3, BS)
+    with torch._dynamo.config.patch(recompile_limit=2):
+        for bs in (BS, BS // 2, BS // 4):
+            model = keras.Sequential([keras.Input((12,)), keras.layers.Dense(8, activation="relu"),
+                                      keras.layers.Dropout(0.5), keras.layers.Dense(3, activation="softmax")])
+            t = tb.NativeTrainer(model, keras.losses.SparseCategoricalCrossentropy(), 1e-2, bs, graphs=False)
+            loss = t.train_step([x[:bs]], y[:bs])
+            assert (bs, t.path, t.fused_error) == (bs, "compiled-step", None) and np.isfinite(loss)
+
+
+def _keras_tuned_mlp(rng):
+    model = keras.Sequential([keras.Input((12,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
+    model.compile(optimizer="adam", loss="mse", jit_compile=True)
+    x, y = rng.standard_normal((BS, 12)).astype(np.float32), rng.standard_normal((BS, 3)).astype(np.float32)
+    return lambda: [model.train_on_batch(x, y) for _ in range(2)]
+
+
+def test_dynamo_giving_up_is_counted_and_forget_compiled_starts_again(rng):
+    """Keras compiles every model's train step from the same code, and dynamo's recompile limit
+    counts across the process: with the limit at 3, the second model's step is not compiled (it
+    runs eager) and compilations() counts it in gave_up, which the bench flags; after
+    forget_compiled() (the bench calls it before each mode) a third model's step compiles all its
+    graphs again, as the first did."""
+    from mnistx import backends
+    from mnistx.bench import bookkeeping as B
+
+    def counted(run):
+        before = backends.compilations()
+        run()
+        return B.delta(before, backends.compilations())
+
+    with torch._dynamo.config.patch(recompile_limit=3):
+        backends.forget_compiled()
+        first, second = counted(_keras_tuned_mlp(rng)), counted(_keras_tuned_mlp(rng))
+        backends.forget_compiled()
+        third = counted(_keras_tuned_mlp(rng))
+    assert first["compiles"] > 0 and first["gave_up"] == 0, first
+    assert second["gave_up"] >= 1, second
+    assert (third["compiles"], third["gave_up"]) == (first["compiles"], 0), (first, third)  # as fresh as the first
+    assert any("dynamo gave up" in f for f in B.flags({"compiles": {"first_call": second}}))

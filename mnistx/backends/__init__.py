@@ -17,8 +17,11 @@ its functions for those raise errors.NotSupported; reports list them, never as f
     handwritten_loop(ops, lr, batch_size) -> Loop  an MLP or small CNN trained without Keras (handwritten/)
     compilations() -> dict          cumulative graph builds in this process since the first call:
                                     {"compiles": n, "graph_breaks": m}: XLA compiles (jax), tf.function
-                                    traces (tensorflow), dynamo graphs and graph breaks (torch); {} where
-                                    nothing compiles (numpy, openvino). Diff two calls around a timed region.
+                                    traces (tensorflow), dynamo graphs and graph breaks (torch, + "gave_up":
+                                    functions past dynamo's recompile limit, run eager); {} where nothing
+                                    compiles (numpy, openvino). Diff two calls around a timed region.
+    forget_compiled()               drop process-wide compiler caches (torch: torch._dynamo.reset(), so
+                                    dynamo's per-function recompile limit starts again); others: nothing
     op_profile(fn, n, top) -> str | None  the framework profiler's top ops by own CPU time over n
                                     calls of fn (torch.profiler); None where it has no such table
                                     (benchmarks/profile_step.py falls back to cProfile)
@@ -37,7 +40,7 @@ from mnistx.errors import MnistxError
 
 FUNCTIONS = ("versions", "device", "threads", "sync", "set_tf32", "gpu_peak_bytes", "gradients",
              "native_trainer", "has_gpu", "data_parallel", "compilations",
-             "op_profile", "handwritten_loop")
+             "op_profile", "handwritten_loop", "forget_compiled")
 NAME = keras.backend.backend()
 if NAME not in ALL_BACKENDS:
     raise MnistxError(f"KERAS_BACKEND={NAME} is not supported by mnistx; use {', '.join(ALL_BACKENDS)}")
@@ -57,6 +60,7 @@ data_parallel = _impl.data_parallel
 compilations = _impl.compilations
 op_profile = _impl.op_profile
 handwritten_loop = _impl.handwritten_loop
+forget_compiled = _impl.forget_compiled
 
 
 def describe() -> dict:

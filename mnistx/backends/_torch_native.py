@@ -6,14 +6,36 @@ which ran. Used through mnistx.backends.native_trainer (torch.py)."""
 
 from __future__ import annotations
 
+import inspect
+import types
+
 import numpy as np
 import torch
 
-EPS = 1e-7  # Keras's epsilon, for the loss clip and Adam
+from mnistx.backends._torch_adam import EPS, KerasAdam, keras_adam_, zero_state  # noqa: F401 (EPS: re-exported)
 
 
 def _device():
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+ISOLATE = "isolate_recompiles" in inspect.signature(torch.compile).parameters  # torch >= 2.13
+
+
+def own_compile(method, **kw):
+    """torch.compile(method) with a dynamo cache of its own. Dynamo counts recompiles per code
+    object, and every NativeTrainer compiles the same methods: without this the 9th trainer in a
+    process hit the limit (8), and its step silently stopped compiling (FailOnRecompileLimitHit
+    under fullgraph). torch >= 2.13: isolate_recompiles; older: a copy of the method's code.
+    Static shapes (a trainer runs one batch size): dynamo otherwise made the batch dimension
+    symbolic once it saw a second size in the process, and functorch's dropout fails on symbolic
+    sizes ("Cannot call numel() on tensor with symbolic sizes"), so the CNN's second trainer fell back."""
+    kw.setdefault("dynamic", False)
+    if ISOLATE:
+        return torch.compile(method, isolate_recompiles=True, **kw)
+    f = method.__func__
+    own = types.FunctionType(f.__code__.replace(), f.__globals__, f.__name__, f.__defaults__, f.__closure__)
+    return torch.compile(types.MethodType(own, method.__self__), **kw)
 
 
 def _first_line(exc: Exception) -> str:
@@ -50,7 +72,7 @@ class NativeTrainer:
                  graphs: bool | None = None):
         self.model, self.loss_fn, self.batch_size, self.lr = model, loss_fn, batch_size, learning_rate
         self.compiled = compile
-        self._loss_fn = torch.compile(self._loss) if compile else self._loss
+        self._loss_fn = own_compile(self._loss) if compile else self._loss
         # The Keras variables themselves: Keras 3.15's torch backend registers none of a KerasHub
         # model's variables as torch parameters until fit() has run (model.parameters() is empty)
         self.params = [v.value for v in model.trainable_variables]
@@ -59,7 +81,7 @@ class NativeTrainer:
         self._opt_step = self.opt.step
         if compile:
             self.opt.init_state()
-            self._opt_step = torch.compile(self.opt.step)
+            self._opt_step = own_compile(self.opt.step)
         self.graphs = self.device.type == "cuda" if graphs is None else graphs
         self.graph_error: str | None = None
         self._graph = None
@@ -93,7 +115,7 @@ class NativeTrainer:
             return
         with keras.StatelessScope():  # Keras sets its scope attribute on first use: a guard that would recompile
             pass
-        self._fused = torch.compile(self._one_step, fullgraph=True)
+        self._fused = own_compile(self._one_step, fullgraph=True)
 
     def _one_step(self, tv, ms, vs, t, ntv, xs, y):
         """One whole training step, traced into one graph: returns the batch loss (a 0-d tensor)."""
@@ -106,7 +128,7 @@ class NativeTrainer:
         grads, (loss, new_ntv) = torch.func.grad_and_value(loss_of, has_aux=True)(tv)
         with torch.no_grad():
             t.add_(1)
-            _keras_adam_(tv, list(grads), ms, vs, t, self.opt.param_groups[0])
+            keras_adam_(tv, list(grads), ms, vs, t, self.opt.param_groups[0])
             for old, new in zip(ntv, new_ntv):
                 old.copy_(new)
         return loss.detach()
@@ -134,7 +156,7 @@ class NativeTrainer:
 
     def reset(self) -> None:
         """Start again from the Keras model's current weights with fresh Adam state."""
-        _zero_state(self.opt)  # in place: a CUDA graph or the compiled Adam holds these tensors
+        zero_state(self.opt)  # in place: a CUDA graph or the compiled Adam holds these tensors
 
     def _loss(self, xs, y):
         from mnistx.backends._common import pack_inputs
@@ -168,7 +190,7 @@ class NativeTrainer:
             self.opt = self._adam()
             return
         _restore(self.params, saved)
-        _zero_state(opt)
+        zero_state(opt)
         self.opt, self._graph, self._static = opt, graph, (sx, sy, sloss)
 
     def _update(self, xs, y):
@@ -216,7 +238,7 @@ class NativeTrainer:
         xt, yt = self._tensors(xs, y)
         n, losses, i = len(y) // bs, [], 0
         if self.epoch_loop == "compiled" and self._chunk is None:
-            self._chunk = torch.compile(self._many_steps, fullgraph=True)
+            self._chunk = own_compile(self._many_steps, fullgraph=True)
         span = bs * self.CHUNK_STEPS
         while self.epoch_loop == "compiled" and i + self.CHUNK_STEPS <= n:
             chunk = self._fused_steps([x[i * bs:i * bs + span].reshape(self.CHUNK_STEPS, bs, *x.shape[1:]) for x in xt],
@@ -232,63 +254,8 @@ class NativeTrainer:
         """Nothing to copy: torch updated the Keras variables' storage in place."""
 
 
-class KerasAdam(torch.optim.Optimizer):
-    """Adam with Keras's formula, so the native loop follows `fit` step by step:
-    alpha = lr * sqrt(1 - b2^t) / (1 - b1^t); w -= alpha * m / (sqrt(v) + eps).
-    torch.optim.Adam adds eps after the bias correction (sqrt(v / (1 - b2^t)) + eps): the same
-    model then drifts from Keras's trajectory wherever gradients are tiny (measured: a 0.024 loss
-    difference after 12 MLP steps). Tensor ops only, step count on the device: graph-safe."""
-
-    def __init__(self, params, lr: float = 1e-3, beta_1: float = 0.9, beta_2: float = 0.999, eps: float = EPS):
-        super().__init__(params, {"lr": lr, "beta_1": beta_1, "beta_2": beta_2, "eps": eps})
-
-    @torch.no_grad()
-    def init_state(self) -> None:
-        """Moments and step count for every parameter now (a compiled step then never builds them)."""
-        for group in self.param_groups:
-            step = None  # one step count per group, shared by its parameters (Keras's `iterations`)
-            for p in group["params"]:
-                if not self.state[p]:
-                    step = step if step is not None else torch.zeros((), dtype=p.dtype, device=p.device)
-                    self.state[p].update(m=torch.zeros_like(p), v=torch.zeros_like(p), step=step)
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        for group in self.param_groups:
-            ps = [p for p in group["params"] if p.grad is not None]
-            if not ps:
-                continue
-            self.init_state()
-            t = self.state[ps[0]]["step"]  # the group's one count (init_state shares it)
-            t.add_(1)
-            _keras_adam_(ps, [p.grad for p in ps], [self.state[p]["m"] for p in ps],
-                         [self.state[p]["v"] for p in ps], t, group)
-
-
-def _keras_adam_(ws, grads, ms, vs, t, group) -> None:
-    """Keras's Adam update in place on lists of weights and moments, at step count t (a 0-d tensor,
-    already counting this step): the one formula of KerasAdam.step and the one-graph step."""
-    b1, b2 = group["beta_1"], group["beta_2"]
-    alpha = group["lr"] * torch.sqrt(1 - torch.pow(b2, t)) / (1 - torch.pow(b1, t))
-    torch._foreach_lerp_(ms, grads, 1 - b1)  # m += (g - m) * (1 - b1)
-    torch._foreach_lerp_(vs, torch._foreach_mul(grads, grads), 1 - b2)
-    den = torch._foreach_add(torch._foreach_sqrt(vs), group["eps"])
-    torch._foreach_sub_(ws, torch._foreach_div(torch._foreach_mul(ms, alpha), den))
-
-
 def _restore(params, saved) -> None:
     with torch.no_grad():
         for p, s in zip(params, saved):
             p.copy_(s)
             p.grad = None
-
-
-def _zero_state(opt) -> None:
-    """Fresh Adam state in place (moments and step count to zero)."""
-    with torch.no_grad():
-        for state in opt.state.values():
-            for value in state.values():
-                if torch.is_tensor(value):
-                    value.zero_()
-
-

@@ -185,6 +185,11 @@ def handwritten_loop(ops, lr: float, batch_size: int):
     return Loop(ops, lr, batch_size)
 
 
+def forget_compiled() -> None:
+    """Nothing to drop: each compiled function belongs to the object that made it, with no limit
+    across the process (torch's dynamo has one: mnistx/backends/torch.py)."""
+
+
 def compilations() -> dict:
     """XLA backend compiles and jaxpr traces in this process since the first call (a cache hit counts nothing)."""
     if not _COUNTS.get("listening"):

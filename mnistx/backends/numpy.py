@@ -67,6 +67,11 @@ def handwritten_loop(ops, lr: float, batch_size: int):
     raise NotSupported(UNSUPPORTED["training"])
 
 
+def forget_compiled() -> None:
+    """Nothing to drop: each compiled function belongs to the object that made it, with no limit
+    across the process (torch's dynamo has one: mnistx/backends/torch.py)."""
+
+
 def compilations() -> dict:
     return {}  # nothing is compiled: every op runs as it is called
 

@@ -61,6 +61,11 @@ def data_parallel(n: int):
     raise NotSupported(UNSUPPORTED["training"])
 
 
+def forget_compiled() -> None:
+    """Nothing to drop: each compiled function belongs to the object that made it, with no limit
+    across the process (torch's dynamo has one: mnistx/backends/torch.py)."""
+
+
 def compilations() -> dict:
     return {}  # not counted: OpenVINO compiles per input shape inside predict (inference only here)
 

@@ -159,6 +159,11 @@ def handwritten_loop(ops, lr: float, batch_size: int):
     return Loop(ops, lr, batch_size)
 
 
+def forget_compiled() -> None:
+    """Nothing to drop: each compiled function belongs to the object that made it, with no limit
+    across the process (torch's dynamo has one: mnistx/backends/torch.py)."""
+
+
 def compilations() -> dict:
     """tf.function traces (a new concrete function: a new graph, compiled again under XLA) in this
     process since the first call; a call that reuses a traced graph counts nothing. tf.data's own

@@ -82,12 +82,24 @@ def handwritten_loop(ops, lr: float, batch_size: int):
     return Loop(ops, lr, batch_size)
 
 
+def forget_compiled() -> None:
+    """Drop this process's torch.compile caches (torch._dynamo.reset()): what compiles next traces as
+    in a fresh process, and dynamo's recompile limit (8 per function, counted across the process,
+    then the function runs eager) starts again. Keras compiles its train step from the same code for
+    every model, so the bench calls this before each mode's first call."""
+    import torch._dynamo
+
+    torch._dynamo.reset()
+
+
 def compilations() -> dict:
-    """torch.compile (dynamo) graphs built and graph breaks in this process; 0 when nothing is compiled."""
+    """torch.compile (dynamo) graphs built, graph breaks, and functions dynamo gave up on (its
+    recompile limit hit: they run eager from then on) in this process; 0 when nothing is compiled."""
     from torch._dynamo.utils import counters
 
+    gave_up = sum(n for why, n in counters["unimplemented"].items() if "recompile limit exceeded" in why.lower())
     return {"compiles": int(counters["stats"].get("unique_graphs", 0)),
-            "graph_breaks": int(sum(counters["graph_break"].values()))}
+            "graph_breaks": int(sum(counters["graph_break"].values())), "gave_up": int(gave_up)}
 
 
 def op_profile(fn, n: int, top: int = 25) -> str:

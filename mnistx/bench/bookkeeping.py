@@ -58,6 +58,9 @@ def flags(mode: dict) -> list[str]:
     for region, counts in sorted((mode.get("compiles") or {}).items()):
         if not region.startswith("first_call") and compiled(counts):
             out.append(f"{region}: {counts.get('compiles', 0)} compile(s) inside the timed region")
+        if counts.get("gave_up", 0) > 0:
+            out.append(f"{region}: dynamo gave up compiling {counts['gave_up']} function(s) (its recompile limit): "
+                       "they ran eager")
     rec = mode.get("reconcile")
     if rec and not rec["reconciled"]:
         out.append(f"epoch {rec['epoch_s']:.3g} s is {rec['ratio']:.2f}x steps x step "

@@ -127,6 +127,7 @@ def _bench_mode(mode, model, init, task, x, y, ex, ey, cfg) -> dict:
 
     bs_main = cfg.batch_size
     for bs in sorted(set(cfg.step_batch_sizes) | {bs_main}):
+        backends.forget_compiled()  # a first call traces as in a fresh process, never past an earlier mode's limit
         m = M.make(mode, model, init, bs, task, cfg.learning_rate)
         first = counted("first_call" if bs == bs_main else f"first_call b={bs}",
                         lambda mark: m.first_call(x, y, epochs=bs == bs_main))  # other sizes: steps only

@@ -25,8 +25,9 @@ ISOLATE = "isolate_recompiles" in inspect.signature(torch.compile).parameters  #
 def own_compile(method, **kw):
     """torch.compile(method) with a dynamo cache of its own. Dynamo counts recompiles per code
     object, and every NativeTrainer compiles the same methods: without this the 9th trainer in a
-    process hit the limit (8), and its step silently stopped compiling (FailOnRecompileLimitHit
-    under fullgraph). torch >= 2.13: isolate_recompiles; older: a copy of the method's code.
+    process hit the limit (8): its one-graph step failed (FailOnRecompileLimitHit) and a step
+    compiled without fullgraph would have run eager unnoticed. torch >= 2.13: isolate_recompiles;
+    older: a copy of the method's code.
     Static shapes (a trainer runs one batch size): dynamo otherwise made the batch dimension
     symbolic once it saw a second size in the process, and functorch's dropout fails on symbolic
     sizes ("Cannot call numel() on tensor with symbolic sizes"), so the CNN's second trainer fell back."""

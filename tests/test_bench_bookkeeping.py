@@ -60,8 +60,16 @@ def test_first_call_compiles_are_expected_timed_ones_are_flagged():
 def test_a_function_dynamo_gave_up_on_is_flagged_even_in_the_first_call():
     """Past dynamo's recompile limit a function runs eager from then on: every later number of the
     mode measured eager code under a jit_compile=True label, so the first call's give-up is flagged too."""
-    mode = {"compiles": {"first_call": {"compiles": 3, "gave_up": 1}, "epochs": {"compiles": 0, "gave_up": 0}}}
-    assert B.flags(mode) == ["first_call: dynamo gave up compiling 1 function(s) (its recompile limit): they ran eager"]
+    mode = {"compiles": {"first_call": {"compiles": 3, "gave_up": 1, "gave_up_on": ["step (trainer.py:41)"]},
+                         "epochs": {"compiles": 0, "gave_up": 0, "gave_up_on": []}}}
+    assert B.flags(mode) == ["first_call: dynamo gave up compiling 1 function(s) (its recompile limit), run eager "
+                             "from then on: step (trainer.py:41)"]
+
+
+def test_delta_takes_the_new_names_of_a_list_counter():
+    before = {"compiles": 2, "gave_up": 1, "gave_up_on": ["a (x.py:1)"]}
+    after = {"compiles": 5, "gave_up": 2, "gave_up_on": ["a (x.py:1)", "b (y.py:2)"]}
+    assert B.delta(before, after) == {"compiles": 3, "gave_up": 1, "gave_up_on": ["b (y.py:2)"]}
 
 
 def _mlp():

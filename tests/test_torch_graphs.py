@@ -4,6 +4,7 @@ in place) and the fallback when capture fails are checked against the plain eage
 capture is measured on a GPU (benchmarks/gpu.sh); these tests are defined in the torch run only."""
 
 import contextlib
+import re
 
 import keras
 import numpy as np
@@ -199,6 +200,7 @@ def test_dynamo_giving_up_is_counted_and_forget_compiled_starts_again(rng):
         backends.forget_compiled()
         third = counted(_keras_tuned_mlp(rng))
     assert first["compiles"] > 0 and first["gave_up"] == 0, first
-    assert second["gave_up"] >= 1, second
+    assert second["gave_up"] >= 1 and len(second["gave_up_on"]) == second["gave_up"], second
+    assert all(re.fullmatch(r"[\w<>]+ \(\S+\.py:\d+\)", name) for name in second["gave_up_on"]), second  # fn (file.py:12)
     assert (third["compiles"], third["gave_up"]) == (first["compiles"], 0), (first, third)  # as fresh as the first
     assert any("dynamo gave up" in f for f in B.flags({"compiles": {"first_call": second}}))

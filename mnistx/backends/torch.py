@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import torch
 
 from mnistx.backends._common import cpu_device
 from mnistx.backends._torch_native import EPS, KerasAdam, NativeTrainer, _device  # noqa: F401 (re-exported: tests, benchmarks)
 UNSUPPORTED: dict[str, str] = {}  # capability -> reason; this backend can do everything
+_COUNTS: dict = {}
 
 
 def versions() -> dict:
@@ -92,14 +95,30 @@ def forget_compiled() -> None:
     torch._dynamo.reset()
 
 
+_GAVE_UP_ON: list[str] = []  # "name (file:line)" of each function dynamo gave up on, from its warning
+
+
+class _GaveUpLog(logging.Handler):
+    """Keeps the function named in dynamo's "hit config.recompile_limit" warning (site-packages/ cut)."""
+
+    def emit(self, record):
+        if str(record.msg).startswith("torch._dynamo hit config.") and len(record.args or ()) > 2:
+            name, _, where = str(record.args[2]).replace("'", "").partition(" (")  # "'fn' (/path/file.py:12)"
+            _GAVE_UP_ON.append(f"{name} ({where.split('site-packages/')[-1]}")
+
+
 def compilations() -> dict:
     """torch.compile (dynamo) graphs built, graph breaks, and functions dynamo gave up on (its
-    recompile limit hit: they run eager from then on) in this process; 0 when nothing is compiled."""
+    recompile limit hit: they run eager from then on; gave_up_on names them) in this process."""
     from torch._dynamo.utils import counters
 
+    if "hooked" not in _COUNTS:
+        logging.getLogger("torch._dynamo.convert_frame").addHandler(_GaveUpLog())
+        _COUNTS["hooked"] = True
     gave_up = sum(n for why, n in counters["unimplemented"].items() if "recompile limit exceeded" in why.lower())
     return {"compiles": int(counters["stats"].get("unique_graphs", 0)),
-            "graph_breaks": int(sum(counters["graph_break"].values())), "gave_up": int(gave_up)}
+            "graph_breaks": int(sum(counters["graph_break"].values())), "gave_up": int(gave_up),
+            "gave_up_on": list(_GAVE_UP_ON)}
 
 
 def op_profile(fn, n: int, top: int = 25) -> str:

@@ -15,8 +15,10 @@ from mnistx.config import BENCH_CHECKS
 
 
 def delta(before: dict, after: dict) -> dict:
-    """after - before per counter (compiles, graph_breaks, ...); {} when the backend counts nothing."""
-    return {k: after[k] - before.get(k, 0) for k in after if isinstance(after[k], int)}
+    """after - before per counter (compiles, graph_breaks, ...), and the new entries of a list (torch's
+    gave_up_on: the functions dynamo gave up on); {} when the backend counts nothing."""
+    return {k: after[k] - before.get(k, 0) if isinstance(after[k], int) else after[k][len(before.get(k, ())):]
+            for k in after if isinstance(after[k], (int, list))}
 
 
 def compiled(counts: dict) -> bool:
@@ -59,8 +61,9 @@ def flags(mode: dict) -> list[str]:
         if not region.startswith("first_call") and compiled(counts):
             out.append(f"{region}: {counts.get('compiles', 0)} compile(s) inside the timed region")
         if counts.get("gave_up", 0) > 0:
-            out.append(f"{region}: dynamo gave up compiling {counts['gave_up']} function(s) (its recompile limit): "
-                       "they ran eager")
+            names = f": {', '.join(counts['gave_up_on'])}" if counts.get("gave_up_on") else ""
+            out.append(f"{region}: dynamo gave up compiling {counts['gave_up']} function(s) (its recompile limit), "
+                       f"run eager from then on{names}")
     rec = mode.get("reconcile")
     if rec and not rec["reconciled"]:
         out.append(f"epoch {rec['epoch_s']:.3g} s is {rec['ratio']:.2f}x steps x step "

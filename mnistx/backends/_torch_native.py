@@ -12,7 +12,7 @@ import types
 import numpy as np
 import torch
 
-from mnistx.backends._torch_adam import EPS, KerasAdam, keras_adam_, zero_state  # noqa: F401 (EPS: re-exported)
+from mnistx.backends._torch_adam import KerasAdam, keras_adam_, zero_state
 
 
 def _device():

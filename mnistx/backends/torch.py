@@ -8,9 +8,9 @@ import numpy as np
 import torch
 
 from mnistx.backends._common import cpu_device
-from mnistx.backends._torch_native import EPS, KerasAdam, NativeTrainer, _device  # noqa: F401 (re-exported: tests, benchmarks)
+from mnistx.backends._torch_adam import EPS, KerasAdam  # noqa: F401 (re-exported: tests, benchmarks)
+from mnistx.backends._torch_native import NativeTrainer, _device  # noqa: F401 (re-exported: tests, benchmarks)
 UNSUPPORTED: dict[str, str] = {}  # capability -> reason; this backend can do everything
-_COUNTS: dict = {}
 
 
 def versions() -> dict:
@@ -107,17 +107,16 @@ class _GaveUpLog(logging.Handler):
             _GAVE_UP_ON.append(f"{name} ({where.split('site-packages/')[-1]}")
 
 
+logging.getLogger("torch._dynamo.convert_frame").addHandler(_GaveUpLog())  # from the first compile on
+
+
 def compilations() -> dict:
     """torch.compile (dynamo) graphs built, graph breaks, and functions dynamo gave up on (its
     recompile limit hit: they run eager from then on; gave_up_on names them) in this process."""
     from torch._dynamo.utils import counters
 
-    if "hooked" not in _COUNTS:
-        logging.getLogger("torch._dynamo.convert_frame").addHandler(_GaveUpLog())
-        _COUNTS["hooked"] = True
-    gave_up = sum(n for why, n in counters["unimplemented"].items() if "recompile limit exceeded" in why.lower())
     return {"compiles": int(counters["stats"].get("unique_graphs", 0)),
-            "graph_breaks": int(sum(counters["graph_break"].values())), "gave_up": int(gave_up),
+            "graph_breaks": int(sum(counters["graph_break"].values())), "gave_up": len(_GAVE_UP_ON),
             "gave_up_on": list(_GAVE_UP_ON)}
 
 

@@ -139,10 +139,10 @@ def read(workdir, cls):
 
 
 def start(workdir, cls) -> tuple[Path, object]:
-    """In a child: honour $MNISTX_FAULT (spawn.raise_injected_fault), then (DIR, its settings as cls)."""
-    from mnistx import spawn
+    """In a child: honour $MNISTX_FAULT (faults.raise_injected_fault), then (DIR, its settings as cls)."""
+    from mnistx import faults
 
-    spawn.raise_injected_fault(workdir, _KIND)
+    faults.raise_injected_fault(workdir, _KIND)
     return Path(workdir), read(workdir, cls)
 
 
@@ -177,10 +177,17 @@ def argv(kind: str, workdir=None) -> list[str]:
 
 
 def run(args: list[str]) -> int:
-    """In the child: `_child KIND [DIR]` -> the function KINDS names; exit code 0 when it returns."""
+    """In the child: `_child KIND [DIR]` -> the function KINDS names; exit code 0 when it returns.
+    `_child --warm KIND LOG_DIR [MODULE ...]`: import first, then read the job's arguments from stdin."""
     import importlib
 
     global _KIND
+    if args[:1] == ["--warm"] and args[1:2] and args[1] in KINDS:  # started early: mnistx/warmstart.py
+        from mnistx import warmstart
+
+        args = warmstart.serve(args[1:])
+        if args is None:  # ended by its parent before it got a job
+            return 0
     if not args or args[0] not in KINDS:
         raise MnistxError(f"_child: expected one of {', '.join(KINDS)} (an internal entry, started by mnistx)")
     _KIND = args[0]  # start() honours a $MNISTX_FAULT item meant for this kind only

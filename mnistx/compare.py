@@ -15,7 +15,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from mnistx import children, modelspec, runs, spawn
+from mnistx import children, modelspec, runs, spawn, warmstart
 from mnistx.config import BACKENDS, INFERENCE_BACKENDS, BenchConfig, CompareConfig, ParityConfig
 from mnistx.data import resolve_for_children
 from mnistx.errors import MnistxError
@@ -26,10 +26,10 @@ def default_backends() -> tuple[str, ...]:
     return BACKENDS + tuple(b for b in INFERENCE_BACKENDS if spawn.installed(b))
 
 
-def _run_columns(cfg: CompareConfig, names, out: Path, data, progress, from_run=None) -> dict:
+def _run_columns(cfg: CompareConfig, names, out: Path, data, progress, from_run=None, warm=None) -> dict:
     """One child per backend in `names` (side by side when cfg.parallel, each on its share of the
     cores; else one after another): train + introspect, or (from_run set, inference-only backends)
-    introspect that run. Returns backend -> column."""
+    introspect that run. warm: children started during the check (warmstart). Returns backend -> column."""
     workdir = out / "work"
     workdir.mkdir(parents=True, exist_ok=True)
     for b in names:
@@ -41,7 +41,8 @@ def _run_columns(cfg: CompareConfig, names, out: Path, data, progress, from_run=
     cols = {b: {"status": "missing", "reason": f"not installed ({spawn.install_hint(b)})"}
             for b in names if b not in present}
     jobs = {b: children.argv("compare", workdir) for b in present}
-    done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, parallel=cfg.parallel, progress=progress)
+    done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, parallel=cfg.parallel, progress=progress,
+                              warm=warm)
     loaded, failed = children.collect(done, lambda b: runs.read_json(workdir / f"{b}.json"), present)
     for b in present:
         bad = failed[b].removeprefix("failed: ") if b in failed else _non_finite(loaded[b])
@@ -79,10 +80,10 @@ def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> 
     out = Path(out_dir)
     start = time.perf_counter()
     progress(f"[0/4] checking the model and data before training ({cfg.train.model})")
-    probed = _check_inputs(cfg, trainers, out, data_s, progress)
+    probed, warm = _check_inputs(cfg, trainers, out, data_s, progress)
     progress(f"[1/4] training + introspection ({cfg.train.model}, {cfg.train.epochs} epochs) "
              f"on {', '.join(trainers)}")
-    cols = _run_columns(cfg, trainers, out, data_s, progress)
+    cols = _run_columns(cfg, trainers, out, data_s, progress, warm=warm)
     viewers = [b for b in cfg.backends if b not in trainers]
     first = next((b for b in trainers if cols[b]["status"] == "ok"), None)
     if viewers and first:
@@ -127,22 +128,25 @@ def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> 
     return summary
 
 
-def _check_inputs(cfg: CompareConfig, trainers, out: Path, data, progress) -> Path:
+def _check_inputs(cfg: CompareConfig, trainers, out: Path, data, progress) -> tuple[Path, dict]:
     """The checks parity makes, before any training child: the data read (finite, lengths, layout),
     the model built once in a probe child, the inputs fitted to it. A one-line MnistxError if not.
-    Returns the probe's folder, which the parity and benchmark stages reuse (prepare.reuse_probe)."""
+    Returns the probe's folder, which the parity and benchmark stages reuse (prepare.reuse_probe),
+    and the training children, started during the check (warmstart: they import while it probes)."""
     import shutil
 
     from mnistx.prepare import prepare
 
     workdir = out / "work" / "check"
+    plan = warmstart.plan("compare", [b for b in trainers if spawn.installed(b)], cfg.train.model, cfg.parallel,
+                          sets_seed=True, log_dir=out / "work" / "logs")
     try:
-        prepare(cfg.train.model, workdir, trainers, data, cfg.inputs, 64, 64, cfg.train.seed, cfg.int_high,
-                cfg.loss, cfg.timeout_s, progress)
+        job = prepare(cfg.train.model, workdir, trainers, data, cfg.inputs, 64, 64, cfg.train.seed, cfg.int_high,
+                      cfg.loss, cfg.timeout_s, progress, warm=plan)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
-    return workdir
+    return workdir, job.warm
 
 
 def _guard(fn):

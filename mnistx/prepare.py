@@ -12,13 +12,13 @@ The parent never imports Keras; the probe is the one child that runs before the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from mnistx import inputs as I
-from mnistx import children, modelspec, runs, spawn
+from mnistx import children, modelspec, runs, spawn, warmstart
 from mnistx.config import MNIST_TEST_SAMPLES
 from mnistx.data import resolve_path
 from mnistx.errors import DataError, MnistxError
@@ -31,6 +31,7 @@ class Job:
     inputs: I.Inputs
     loss: dict  # {name, from_logits, compiled, why}
     workdir: Path
+    warm: dict = field(default_factory=dict)  # backend -> warmstart.WarmChild, for spawn.run_children(warm=)
 
     @property
     def reference(self) -> Path:
@@ -157,9 +158,11 @@ def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data",
             n_train: int = 640, seed: int = 42, int_high: int | None = None, loss: str | None = None,
             timeout_s: float = 600.0, progress=print, seq_len: int | None = None,
             image_size: int | None = None, edge_cases: bool = False, plant_layer: str | None = None,
-            init_seeds: tuple[int, ...] = (), probed=None) -> Job:
+            init_seeds: tuple[int, ...] = (), probed=None, warm=None) -> Job:
     """Everything a job's children share, checked here; raises a one-line MnistxError if not.
-    probed: the work folder of an earlier prepare() whose probe may serve (reuse_probe)."""
+    probed: the work folder of an earlier prepare() whose probe may serve (reuse_probe).
+    warm: a warmstart.Plan: the job's children, started once the work folder exists so that they
+    import while the probe runs (Job.warm); ended here when a check fails."""
     spec = modelspec.parse(model)
     if inputs not in ("data", "synthetic"):
         raise MnistxError(f"--inputs must be data or synthetic, not {inputs}")
@@ -179,13 +182,18 @@ def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data",
         from mnistx.data import check_download
 
         progress(f"  MNIST from {check_download()}")  # unreachable and not cached: one line, no child
-    info = reuse_probe(cfg, probed, workdir, progress) or run_probe(cfg, workdir, probe_backend(present),
-                                                                    timeout_s, progress)
-    info["edge_cases"] = edge_cases
-    if cfg.download_mnist:
-        arrays = I.read_npz(workdir / "mnist.npz")
-    data, choice = fit_job(spec, info, arrays, source, n_eval, n_train, seed, loss)
-    data.save(workdir / "inputs.npz")
+    early = warmstart.start(warm, warm.log_dir or workdir / "logs", progress) if warm else {}
+    try:
+        info = reuse_probe(cfg, probed, workdir, progress) or run_probe(cfg, workdir, probe_backend(present),
+                                                                        timeout_s, progress)
+        info["edge_cases"] = edge_cases
+        if cfg.download_mnist:
+            arrays = I.read_npz(workdir / "mnist.npz")
+        data, choice = fit_job(spec, info, arrays, source, n_eval, n_train, seed, loss)
+        data.save(workdir / "inputs.npz")
+    except BaseException:
+        warmstart.close(early)
+        raise
     progress(f"  model {spec.text}: {info['class']} '{info['name']}', {info['params']:,} weights, "
              f"{len(info['inputs'])} input(s); inputs {data.source}; loss {choice['name']} ({choice['why']})")
     info["inputs_described"] = I.describe(data.eval_x, info["inputs"])
@@ -194,4 +202,4 @@ def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data",
                                 "first (flattened order) plus the mean square of each other output")
     for line in info["inputs_described"]:
         progress(f"    {line}")
-    return Job(spec, info, data, choice, workdir)
+    return Job(spec, info, data, choice, workdir, early)

@@ -56,48 +56,6 @@ def check_backends(names, job: str | None = None) -> tuple[str, ...]:
     return tuple(names)
 
 
-FAULT_ENV = "MNISTX_FAULT"  # testing aid: "jax" or "jax:MODE,torch:MODE@KIND" makes those children fail on purpose
-
-
-def _faults(kind: str | None = None) -> dict[str, str]:
-    """backend -> fault mode, from $MNISTX_FAULT items BACKEND[:MODE][@KIND]; an item with @KIND
-    (a children.KINDS name, e.g. parity-dp) counts only in a child of that kind."""
-    out = {}
-    for item in os.environ.get(FAULT_ENV, "").split(","):
-        item, _, only = item.strip().partition("@")
-        backend, _, mode = item.partition(":")
-        if backend and (not only or only == kind):
-            out[backend] = mode or "error"
-    return out
-
-
-def raise_injected_fault(workdir=None, kind: str | None = None) -> None:
-    """In a child (of `kind`): if $MNISTX_FAULT names this backend, fail the way it says (a testing aid).
-
-    error: one-line error, exit 3; sigkill: the child kills itself (SIGKILL); hang: sleeps until the
-    parent's timeout ends it; exit0: exits 0 without a result; corrupt: writes an unreadable
-    <workdir>/<backend>.json (where every worker writes its result) and exits 0.
-    """
-    import signal
-
-    from mnistx.errors import MnistxError
-
-    backend = os.environ.get("KERAS_BACKEND", "")
-    mode = _faults(kind).get(backend) if backend else None
-    if mode is None:
-        return
-    print(f"[{backend}] fault injected by ${FAULT_ENV}: {mode}", flush=True)
-    if mode == "sigkill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    if mode == "hang":
-        time.sleep(24 * 3600)
-    if mode in ("exit0", "corrupt"):
-        if mode == "corrupt" and workdir is not None:
-            (Path(workdir) / f"{backend}.json").write_bytes(b'{"truncated": \x00\xff')
-        sys.exit(0)
-    raise MnistxError(f"fault injected for {backend} by ${FAULT_ENV} (a testing aid)", exit_code=3)
-
-
 def import_path() -> str:
     """PYTHONPATH for a child: this mnistx's own folder first (unless it is a site-packages
     folder, already on the path), the working folder last, then the parent's own entries. With
@@ -118,6 +76,18 @@ def child_env(backend: str, extra: dict | None = None) -> dict:
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter
     env.update(extra or {})
     return env
+
+
+def job_env(backend: str, side_by_side: int, compile_cache: bool = True, env_extra: dict | None = None,
+            env_each: dict[str, dict] | None = None) -> dict:
+    """A job child's environment: its share of the cores (devices.thread_env), JAX's compilation
+    cache for a jax child (devices.compile_cache_env; not for a benchmark, which times compiling),
+    then env_extra for every child and env_each per backend."""
+    from mnistx.devices import compile_cache_env, thread_env
+
+    return child_env(backend, {**thread_env(side_by_side), **(compile_cache_env() if compile_cache and backend == "jax"
+                                                               else {}),
+                               **(env_extra or {}), **(env_each or {}).get(backend, {})})
 
 
 def mnistx_argv(*args) -> list[str]:
@@ -206,22 +176,21 @@ class _Relay:
 def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel: bool = True,
                  progress=print, env_extra: dict | None = None, on_done=None,
                  heartbeat_s: float = HEARTBEAT_S,
-                 env_each: dict[str, dict] | None = None, compile_cache: bool = True) -> dict[str, ChildResult]:
+                 env_each: dict[str, dict] | None = None, compile_cache: bool = True,
+                 warm: dict | None = None) -> dict[str, ChildResult]:
     """Run argv per backend (`jobs`: backend -> argv) with output to log_dir/<backend>.log.
 
     Children run side by side when `parallel`, else one after another; each is killed after
     timeout_s; `on_done(result)` is called as each ends. Their stage and epoch lines are relayed
     to `progress` as they appear, and a child that says nothing for heartbeat_s gets a "running"
     line: the console is never silent longer than that. Never raises for a failed child: its
-    ChildResult says what happened. Environment: children side by side share the cores
-    (devices.thread_env), a jax child keeps its compiled code (devices.compile_cache_env; not with
-    compile_cache=False: a benchmark times compilation), then env_extra for every child, env_each
-    per backend.
+    ChildResult says what happened. Environment: job_env. `warm`: backend -> a child started
+    early (mnistx/warmstart.py), handed its job instead of starting one; those not used are ended.
     """
-    from mnistx.devices import compile_cache_env, thread_env
+    from mnistx import warmstart
 
-    shared = thread_env(len(jobs) if parallel else 1)
-    cache = compile_cache_env() if compile_cache else {}
+    side_by_side = len(jobs) if parallel else 1
+    warm = dict(warm or {})
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     results, waiting = {}, list(jobs)
@@ -232,17 +201,21 @@ def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel
         while waiting or running:
             while waiting and (parallel or not running):
                 backend = waiting.pop(0)
-                log = log_dir / f"{backend}.log"
-                fh = open(log, "w")
-                env = {**shared, **(cache if backend == "jax" else {}), **(env_extra or {}),
-                       **(env_each or {}).get(backend, {})}
-                proc = subprocess.Popen(jobs[backend], stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        start_new_session=True, env=child_env(backend, env))
-                running[backend] = (proc, time.perf_counter(), fh)
+                early = warm.pop(backend, None)
+                if early is not None:
+                    early.go(jobs[backend])
+                    proc, log, fh = early.proc, early.log, early.fh
+                else:
+                    log = log_dir / f"{backend}.log"
+                    fh = open(log, "w")
+                    proc = subprocess.Popen(jobs[backend], stdout=fh, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, start_new_session=True,
+                                            env=job_env(backend, side_by_side, compile_cache, env_extra, env_each))
+                running[backend] = (proc, time.perf_counter(), fh, log)
                 relays[backend] = _Relay(backend, log, heartbeat_s)
-                progress(f"  [{backend}] started (log: {log})")
+                progress(f"  [{backend}] started (log: {log}{'; imported early' if early else ''})")
             time.sleep(0.1)
-            for backend, (proc, start, fh) in list(running.items()):
+            for backend, (proc, start, fh, log) in list(running.items()):
                 elapsed = time.perf_counter() - start
                 if time.perf_counter() - last_poll >= 0.5 or proc.poll() is not None:
                     relays[backend].poll(progress, elapsed)
@@ -253,8 +226,7 @@ def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel
                 if proc.poll() is not None:
                     fh.close()
                     del running[backend]
-                    res = ChildResult(backend, proc.returncode, elapsed, str(log_dir / f"{backend}.log"),
-                                      timed_out, timeout_s)
+                    res = ChildResult(backend, proc.returncode, elapsed, str(log), timed_out, timeout_s)
                     results[backend] = res
                     if on_done:
                         on_done(res)
@@ -263,10 +235,12 @@ def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel
             if time.perf_counter() - last_poll >= 0.5:
                 last_poll = time.perf_counter()
     except BaseException:  # Ctrl-C, SIGTERM (raised by the CLI's handler), or a bug: no orphans
-        end_children([proc for proc, _, _ in running.values()])
-        for _, _, fh in running.values():
+        end_children([proc for proc, *_ in running.values()])
+        for _, _, fh, _ in running.values():
             fh.close()
         raise
+    finally:
+        warmstart.close(warm)
     return results
 
 

@@ -18,7 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # them in every leg repeated the same work three times (compare: ~4.5 min a leg). Placed so that,
 # with two legs side by side (README's test command), torch's leg about equals the other two.
 ONLY_IN = {"test_torch_graphs.py": "torch", "test_processes.py": "jax", "test_damaged_inputs.py": "jax",
-           "test_fuzz_loaders.py": "jax", "test_report_escaping.py": "jax",
+           "test_fuzz_loaders.py": "jax", "test_report_escaping.py": "jax", "test_warmstart.py": "jax",
            "test_cnn_e2e.py": "tensorflow", "test_parity_e2e.py": "tensorflow",
            "test_inference_backends_e2e.py": "tensorflow", "test_notebook.py": "torch",
            "test_data_parallel_e2e.py": "tensorflow", "test_converge_e2e.py": "torch"}

@@ -3,7 +3,7 @@ they appear, framework noise is not, and a quiet child gets a heartbeat line (ne
 
 import sys
 
-from mnistx import spawn
+from mnistx import faults, spawn
 from mnistx.errors import error_line
 
 CHILD = """
@@ -124,6 +124,6 @@ def test_jax_children_keep_their_compiled_code_but_not_a_benchmark(tmp_path, mon
 
 def test_an_injected_fault_can_name_the_kind_of_child(monkeypatch):
     """$MNISTX_FAULT items BACKEND[:MODE][@KIND]: with @KIND only a child of that kind fails."""
-    monkeypatch.setenv(spawn.FAULT_ENV, "torch:hang@parity-dp,jax")
-    assert spawn._faults("parity-dp") == {"torch": "hang", "jax": "error"}
-    assert spawn._faults("parity") == {"jax": "error"} and spawn._faults(None) == {"jax": "error"}
+    monkeypatch.setenv(faults.FAULT_ENV, "torch:hang@parity-dp,jax")
+    assert faults.faults("parity-dp") == {"torch": "hang", "jax": "error"}
+    assert faults.faults("parity") == {"jax": "error"} and faults.faults(None) == {"jax": "error"}

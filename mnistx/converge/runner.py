@@ -13,7 +13,7 @@ import math
 import time
 from pathlib import Path
 
-from mnistx import children, runs, spawn
+from mnistx import children, runs, spawn, warmstart
 from mnistx.config import DTYPE_POLICIES, WORKSHEET_EPOCH_SAMPLES, ConvergeConfig
 from mnistx.converge import stats
 from mnistx.errors import MnistxError
@@ -62,7 +62,8 @@ def run_converge(cfg: ConvergeConfig, out_dir, data_path=None, progress=print) -
              f"{', '.join(present) or 'no installed backend'} -> {out_dir}")
     job = prepare(cfg.model, out_dir / "work", present or cfg.backends, data_path, cfg.inputs, n_eval, n_train,
                   seeds[0], cfg.int_high, cfg.loss, min(cfg.timeout_s, 600.0), progress, cfg.seq_len,
-                  cfg.image_size, init_seeds=seeds)
+                  cfg.image_size, init_seeds=seeds,
+                  warm=warmstart.plan("converge", present, cfg.model, cfg.parallel, sets_seed=True))
     workdir = job.workdir
     planted = present[-1] if (cfg.plant_lr_factor != 1.0 or cfg.plant_epsilon is not None) else None
     children.write(workdir, children.ConvergeChild(
@@ -72,7 +73,7 @@ def run_converge(cfg: ConvergeConfig, out_dir, data_path=None, progress=print) -
              f"{len(job.inputs.eval_y)} test samples; policy {cfg.dtype_policy}; children "
              f"{'side by side' if cfg.parallel else 'one after another'}")
     jobs = {b: children.argv("converge", workdir) for b in present}
-    done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, cfg.parallel, progress)
+    done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, cfg.parallel, progress, warm=job.warm)
     loaded, failed = children.collect(done, lambda b: runs.read_json(workdir / f"{b}.json"), present)
     summary = {"model": job.spec.text, "model_name": job.info["name"], "params": job.info["params"],
                "inputs": job.inputs.source, "loss": job.loss, "train_samples": len(job.inputs.train_y),

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 
-from mnistx import children, devices, runs, spawn
+from mnistx import children, devices, runs, spawn, warmstart
 from mnistx.config import BACKENDS, INFERENCE_BACKENDS, ParityConfig
 from mnistx.errors import MnistxError
 from mnistx.parity import checks as C
@@ -106,7 +106,8 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     progress(f"mnistx parity: {model} on {', '.join(present) or 'no installed backend'} -> {out_dir}")
     job = prepare(model, out_dir / "work", present or cfg.backends, data_path, cfg.inputs, cfg.n_images,
                   cfg.steps * cfg.batch_size, cfg.seed, cfg.int_high, cfg.loss, cfg.timeout_s, progress,
-                  cfg.seq_len, cfg.image_size, cfg.edge_cases, cfg.plant_layer, probed=probed)
+                  cfg.seq_len, cfg.image_size, cfg.edge_cases, cfg.plant_layer, probed=probed,
+                  warm=warmstart.plan("parity", present, model, cfg.parallel))
     workdir = job.workdir
     if run_dir is not None:
         import shutil
@@ -119,7 +120,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
              f"{cfg.batch_size}; children side by side: {cfg.parallel}")
     jobs = {b: children.argv("parity", workdir) for b in present}
     done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, cfg.parallel, progress,
-                              on_done=lambda r: r.ok or failed_marker(workdir, r.backend).touch())
+                              on_done=lambda r: r.ok or failed_marker(workdir, r.backend).touch(), warm=job.warm)
     loaded, failures = children.collect(done, lambda b: load_result(workdir, b), present)  # in the order asked for
     results, infos = {b: r for b, (r, _) in loaded.items()}, {b: i for b, (_, i) in loaded.items()}
     not_compared.update(failures)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mnistx import runs, spawn
+from mnistx import faults, runs, spawn
 from mnistx.errors import MnistxError
 
 pytestmark = [pytest.mark.e2e]
@@ -107,19 +107,19 @@ def test_first_backend_killed_the_others_finish(tmp_path):
 
 def test_each_child_fault_is_named(tmp_path):
     """run_children on cheap children that fail each way $MNISTX_FAULT offers."""
-    argv = [sys.executable, "-c", "import sys; from mnistx import spawn; spawn.raise_injected_fault(sys.argv[1]); "
+    argv = [sys.executable, "-c", "import sys; from mnistx import faults; faults.raise_injected_fault(sys.argv[1]); "
             "open(sys.argv[1] + '/ok', 'w')", str(tmp_path)]
     jobs = {b: argv for b in ("tensorflow", "jax", "torch")}
     said = []
     res = spawn.run_children(jobs, tmp_path / "logs", timeout_s=4, progress=said.append,
-                             env_extra={spawn.FAULT_ENV: "tensorflow:hang,jax:sigkill,torch:corrupt"})
+                             env_extra={faults.FAULT_ENV: "tensorflow:hang,jax:sigkill,torch:corrupt"})
     assert res["tensorflow"].timed_out and res["tensorflow"].reason() == "timed out after 4 s"
     assert res["jax"].reason() == "killed by SIGKILL"
     assert res["torch"].ok and not (tmp_path / "ok").exists()  # exits 0, but its result is garbage:
     with pytest.raises(MnistxError, match="not readable JSON"):
         runs.read_json(tmp_path / "torch.json")
     res = spawn.run_children(jobs, tmp_path / "logs", timeout_s=30, progress=said.append,
-                             env_extra={spawn.FAULT_ENV: "tensorflow:exit0,jax:error"})
+                             env_extra={faults.FAULT_ENV: "tensorflow:exit0,jax:error"})
     assert res["tensorflow"].ok and not (tmp_path / "tensorflow.json").exists()
     assert res["jax"].reason() == "exit code 1" and "fault injected" in res["jax"].tail()
     assert res["torch"].ok and (tmp_path / "ok").exists()

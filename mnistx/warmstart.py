@@ -1,0 +1,139 @@
+"""Children started early: each imports Keras, its framework and its worker while the parent still
+checks the job, then waits on stdin for the job itself.
+
+The probe child builds the model on one core, and on two cores the other one sat idle for those
+5-6 s; starting Python and importing Keras, a framework and KerasHub takes a parity child 3-5 s of
+CPU. A warm child does that work during the probe:
+
+    plan = Plan("parity", backends, imports=model_imports(spec))
+    job = prepare(..., warm=plan)      prepare starts them once the work folder exists; a failed
+                                       check closes them (they exit having done nothing)
+    spawn.run_children(jobs, ..., warm=job.warm)   adopts each: its job's argv goes to its stdin
+
+A warm child reads nothing of the job before the parent's checks pass: it has only imported
+modules. It runs niced (+NICE), all of a job's children alike, so the probe keeps its core.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+READY = "warm child: imported, waiting for its job"
+NICE = 10  # below the probe and the parent, equal among the job's children
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which children to start early: `kind` (a children.KINDS name) on each of `backends`, all
+    side by side (their share of the cores, as spawn.run_children gives them); `imports`: modules
+    their job will import, imported while they wait (only those installed)."""
+    kind: str
+    backends: tuple[str, ...]
+    imports: tuple[str, ...] = ()
+    log_dir: Path | None = None  # default: the job's work folder / "logs"
+    compile_cache: bool = True  # as run_children's compile_cache
+
+
+@dataclass
+class WarmChild:
+    proc: subprocess.Popen
+    log: Path
+    fh: object = field(repr=False)
+
+    def go(self, argv: list[str]) -> None:
+        """Hand the child its job: `argv` is the full command line (spawn.mnistx_argv(ENTRY, ...)),
+        of which the child runs what follows ENTRY. A child that already ended (an import failed)
+        cannot take it: run_children reports its exit code and log as for any child."""
+        from mnistx.children import ENTRY
+
+        args = argv[argv.index(ENTRY) + 1:]
+        try:
+            self.proc.stdin.write((json.dumps(args) + "\n").encode())
+            self.proc.stdin.close()
+        except OSError:  # BrokenPipeError: it ended
+            pass
+
+
+def plan(kind: str, backends, model: str, parallel: bool, sets_seed: bool = False,
+         log_dir: Path | None = None) -> Plan | None:
+    """The Plan for a job whose children run side by side, else None: one after another, a child
+    that waits its turn would hold its memory for nothing. sets_seed: the worker calls
+    keras.utils.set_random_seed, which imports TensorFlow (when installed) on every backend."""
+    from mnistx import modelspec
+
+    if not parallel or len(backends) < 2:
+        return None
+    imports = model_imports(modelspec.parse(model)) + (("tensorflow",) if sets_seed else ())
+    return Plan(kind, tuple(backends), imports, log_dir)
+
+
+def model_imports(spec) -> tuple[str, ...]:
+    """Heavy packages a model spec will import in the child: keras_hub for a hub: preset, or for a
+    file or module whose source imports it (read with ast, never run)."""
+    import ast
+
+    if spec.kind == "hub":
+        return ("keras_hub",)
+    path = spec.target if spec.kind == "file" else None
+    if spec.kind == "module":
+        found = importlib.util.find_spec(spec.target)
+        path = found.origin if found and found.origin and found.origin.endswith(".py") else None
+    if not path:
+        return ()
+    try:
+        tree = ast.parse(Path(path).read_text())
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return ()
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and not n.level}
+    return ("keras_hub",) if any(m.split(".")[0] == "keras_hub" for m in names) else ()
+
+
+def start(plan: Plan, log_dir: Path, progress) -> dict[str, WarmChild]:
+    """Start plan.kind on every backend, niced; backend -> WarmChild (log: log_dir/<backend>.log)."""
+    from mnistx import children, spawn
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    argv = spawn.mnistx_argv(children.ENTRY, "--warm", plan.kind, log_dir, *plan.imports)  # ps shows whose job
+    out = {}
+    for b in plan.backends:
+        log = log_dir / f"{b}.log"
+        fh = open(log, "w")
+        env = spawn.job_env(b, len(plan.backends), plan.compile_cache)
+        proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.PIPE,
+                                start_new_session=True, env=env, preexec_fn=lambda: os.nice(NICE))
+        out[b] = WarmChild(proc, log, fh)
+    progress(f"  {', '.join(plan.backends)}: {plan.kind} children importing Keras while the model is checked")
+    return out
+
+
+def close(warm: dict[str, WarmChild]) -> None:
+    """End warm children that got no job (each has only imported modules)."""
+    from mnistx import spawn
+
+    spawn.end_children([w.proc for w in warm.values()], grace_s=2.0)
+    for w in warm.values():
+        w.fh.close()
+    warm.clear()
+
+
+def serve(args: list[str]) -> list[str] | None:
+    """In the child (`_child --warm KIND LOG_DIR [MODULE ...]`; LOG_DIR only names the job in `ps`):
+    import KIND's worker and each MODULE that is installed, then wait for the job's arguments (one
+    JSON line on stdin); None on end of input."""
+    from mnistx.children import KINDS
+
+    importlib.import_module(KINDS[args[0]][0])
+    done = [name for name in args[2:] if importlib.util.find_spec(name) is not None]
+    for name in done:
+        importlib.import_module(name)
+    print(f"{READY}: {', '.join([KINDS[args[0]][0], *done])}", flush=True)  # not a relayed line
+    line = sys.stdin.readline()
+    return json.loads(line) if line.strip() else None

@@ -1,0 +1,101 @@
+"""Children started early (mnistx/warmstart.py): they import, wait, and run the job they are handed
+exactly as a child started for it would; a check that fails, or a job that does not need one,
+ends them; one that died importing is reported like any failed child."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from mnistx import children, modelspec, spawn, warmstart
+from mnistx.errors import MnistxError
+
+
+def _wait_ready(log: Path, timeout_s: float = 120.0) -> None:
+    end = time.monotonic() + timeout_s
+    while warmstart.READY not in (log.read_text() if log.exists() else ""):
+        assert time.monotonic() < end, f"no '{warmstart.READY}' in {log} after {timeout_s} s"
+        time.sleep(0.2)
+
+
+def test_a_warm_child_imports_first_then_runs_the_job_it_is_handed(tmp_path):
+    said = []
+    warm = warmstart.start(warmstart.Plan("info", ("numpy",)), tmp_path / "logs", said.append)
+    _wait_ready(warm["numpy"].log)
+    assert warm["numpy"].proc.poll() is None  # imported, and waiting: it has not run anything yet
+    assert "mnistx.info" in warm["numpy"].log.read_text()
+    done = spawn.run_children({"numpy": children.argv("info")}, tmp_path / "logs", 120, progress=said.append,
+                              warm=warm)
+    assert done["numpy"].ok, done["numpy"].tail()
+    lines = Path(done["numpy"].log).read_text().splitlines()
+    ready = next(i for i, line in enumerate(lines) if line.startswith(warmstart.READY))
+    described = json.loads(next(line for line in lines[ready:] if line.startswith("{")))
+    assert described["backend"] == "numpy"
+    assert any("[numpy] started" in m and "imported early" in m for m in said), said
+
+
+def test_warm_children_without_a_job_are_ended(tmp_path):
+    warm = warmstart.start(warmstart.Plan("info", ("numpy", "jax")), tmp_path / "logs", lambda m: None)
+    procs = {b: w.proc for b, w in warm.items()}
+    _wait_ready(warm["numpy"].log)
+    done = spawn.run_children({"numpy": children.argv("info")}, tmp_path / "logs", 120, progress=lambda m: None,
+                              warm=warm)
+    assert done["numpy"].ok and set(done) == {"numpy"}
+    assert procs["jax"].poll() is not None  # handed nothing: ended by run_children, no orphan
+
+
+def test_a_warm_child_that_died_importing_is_reported_like_any_failed_child(tmp_path, monkeypatch):
+    (tmp_path / "boom_on_import.py").write_text("raise RuntimeError('planted: this module cannot be imported')\n")
+    monkeypatch.chdir(tmp_path)  # a child's path ends with the working folder (spawn.import_path)
+    warm = warmstart.start(warmstart.Plan("info", ("numpy",), ("boom_on_import",)), tmp_path / "logs",
+                           lambda m: None)
+    warm["numpy"].proc.wait(timeout=120)
+    done = spawn.run_children({"numpy": children.argv("info")}, tmp_path / "logs", 120, progress=lambda m: None,
+                              warm=warm)
+    assert not done["numpy"].ok
+    assert "planted: this module cannot be imported" in done["numpy"].error()
+
+
+BAD_MODEL = """
+import keras
+
+
+def build():
+    raise ValueError("planted: this model cannot be built")
+"""
+
+
+@pytest.mark.needs_backends("jax")
+def test_a_failed_check_ends_the_children_started_for_the_job(tmp_path, monkeypatch):
+    from mnistx import prepare as P
+
+    procs, real = [], warmstart.start
+
+    def start(*args):
+        warm = real(*args)
+        procs.extend(w.proc for w in warm.values())
+        return warm
+
+    monkeypatch.setattr(warmstart, "start", start)
+    (tmp_path / "bad.py").write_text(BAD_MODEL)
+    plan = warmstart.Plan("parity", ("numpy", "jax"))
+    with pytest.raises(MnistxError, match="planted: this model cannot be built"):
+        P.prepare(f"{tmp_path / 'bad.py'}:build", tmp_path / "work", ("jax",), inputs="synthetic",
+                  progress=lambda m: None, warm=plan)
+    assert len(procs) == 2 and all(p.poll() is not None for p in procs)  # ended, no orphans
+    assert not (tmp_path / "work" / "inputs.npz").exists()
+
+
+def test_which_children_start_early_and_what_they_import(tmp_path):
+    assert warmstart.plan("parity", ("jax", "torch"), "mlp", parallel=False) is None  # one after another
+    assert warmstart.plan("parity", ("jax",), "mlp", parallel=True) is None  # nothing beside the probe to fill
+    assert warmstart.plan("compare", ("jax", "torch"), "mlp", True, sets_seed=True).imports == ("tensorflow",)
+    hub_file = tmp_path / "decoder.py"
+    hub_file.write_text("import keras\nfrom keras_hub.models import GPT2Backbone\n\n\ndef build():\n    pass\n")
+    assert warmstart.model_imports(modelspec.parse(f"{hub_file}:build")) == ("keras_hub",)
+    plain = tmp_path / "plain.py"
+    plain.write_text("import keras\n\n\ndef build():\n    pass\n")
+    assert warmstart.model_imports(modelspec.parse(f"{plain}:build")) == ()
+    assert warmstart.model_imports(modelspec.ModelSpec("hub", "gpt2_base_en")) == ("keras_hub",)
+    assert warmstart.model_imports(modelspec.parse("mlp")) == ()

@@ -50,9 +50,9 @@ def probe(cfg, workdir: Path) -> dict:
     each seed's initial weights, MNIST when it is downloaded) into workdir."""
     import keras
 
-    from mnistx import losses, models
+    from mnistx import backends, losses, models
 
-    keras.utils.set_random_seed(cfg.seed)
+    backends.set_random_seed(cfg.seed)  # TensorFlow is not imported only to be seeded
     model = models.build_spec(cfg.model)
     if cfg.loss:
         losses.check_name(cfg.loss)
@@ -68,7 +68,7 @@ def probe(cfg, workdir: Path) -> dict:
     with runs.atomic_path(workdir / "reference.weights.h5") as tmp:
         model.save_weights(tmp)
     for seed in cfg.init_seeds:  # converge: one set of initial weights per seed, shared
-        keras.utils.set_random_seed(seed)
+        backends.set_random_seed(seed)
         with runs.atomic_path(workdir / f"init-{seed}.weights.h5") as tmp:
             models.build_spec(cfg.model).save_weights(tmp)
     if cfg.download_mnist:

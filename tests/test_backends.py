@@ -88,3 +88,44 @@ def test_gradients_with_two_inputs_and_token_ids(rng):
     emb_grad = grads_w[0]  # Embedding (10, 2): rows of tokens that occur get 1/4 x kernel rows
     counts = np.bincount(tok.ravel(), minlength=10)[:, None] / 4.0
     np.testing.assert_allclose(emb_grad, counts * kernel[3:].sum(1)[None, :], atol=1e-5)
+
+
+SEEDED_DRAWS = """
+import json, random, sys
+import keras, numpy as np
+from mnistx import backends
+
+
+def draws():
+    dense = keras.layers.Dense(3)
+    dense.build((None, 4))
+    drop = keras.ops.convert_to_numpy(keras.layers.Dropout(0.5)(np.ones((2, 8), "float32"), training=True))
+    return [random.random(), np.random.rand(2).tolist(), keras.ops.convert_to_numpy(keras.random.normal((3,))).tolist(),
+            keras.ops.convert_to_numpy(dense.kernel).ravel().tolist(), drop.ravel().tolist()]
+
+
+backends.set_random_seed(7)
+ours, tf_loaded = draws(), "tensorflow" in sys.modules
+keras.utils.set_random_seed(7)
+print(json.dumps({"ours": ours, "keras": draws(), "tf_loaded": tf_loaded}))
+"""
+
+
+def test_set_random_seed_draws_what_keras_does_without_importing_tensorflow_to_seed_it(tmp_path):
+    """backends.set_random_seed(7) then Python's, NumPy's and Keras's draws (a normal, a Dense's initial
+    kernel, a Dropout mask) equal those after keras.utils.set_random_seed(7), bit for bit, in a fresh
+    process of this leg's backend; and only the tensorflow leg has TensorFlow loaded by then (Keras's
+    function imports it to seed it: 1.7 s per child)."""
+    import json
+    import subprocess
+    import sys
+
+    from mnistx import spawn
+
+    me = keras.backend.backend()
+    out = subprocess.run([sys.executable, "-c", SEEDED_DRAWS], capture_output=True, text=True, timeout=300,
+                         env=spawn.child_env(me))
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["ours"] == got["keras"]
+    assert got["tf_loaded"] == (me == "tensorflow")

@@ -22,6 +22,8 @@ its functions for those raise errors.NotSupported; reports list them, never as f
                                     compiles (numpy, openvino). Diff two calls around a timed region.
     forget_compiled()               drop process-wide compiler caches (torch: torch._dynamo.reset(), so
                                     dynamo's per-function recompile limit starts again); others: nothing
+    set_random_seed(seed)           keras.utils.set_random_seed, without importing TensorFlow only to seed
+                                    it (1.7 s in a jax, torch, numpy or openvino child)
     op_profile(fn, n, top) -> str | None  the framework profiler's top ops by own CPU time over n
                                     calls of fn (torch.profiler); None where it has no such table
                                     (benchmarks/profile_step.py falls back to cProfile)
@@ -40,7 +42,7 @@ from mnistx.errors import MnistxError
 
 FUNCTIONS = ("versions", "device", "threads", "sync", "set_tf32", "gpu_peak_bytes", "gradients",
              "native_trainer", "has_gpu", "data_parallel", "compilations",
-             "op_profile", "handwritten_loop", "forget_compiled")
+             "op_profile", "handwritten_loop", "forget_compiled", "set_random_seed")
 NAME = keras.backend.backend()
 if NAME not in ALL_BACKENDS:
     raise MnistxError(f"KERAS_BACKEND={NAME} is not supported by mnistx; use {', '.join(ALL_BACKENDS)}")
@@ -61,6 +63,7 @@ compilations = _impl.compilations
 op_profile = _impl.op_profile
 handwritten_loop = _impl.handwritten_loop
 forget_compiled = _impl.forget_compiled
+set_random_seed = _impl.set_random_seed
 
 
 def describe() -> dict:

@@ -18,6 +18,30 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def seed_loaded(seed: int) -> None:
+    """keras.utils.set_random_seed(seed) for what this process has loaded: Keras's global seed (a new
+    global SeedGenerator), Python's and NumPy's RNGs, and TensorFlow's where it is imported already.
+    Keras's own function imports TensorFlow to seed it (for tf.data pipelines): 1.7 s in a jax,
+    torch, numpy or openvino child that feeds arrays and never loads it otherwise."""
+    import random
+    import sys
+
+    import keras
+    import numpy as np
+
+    if "tensorflow" in sys.modules:
+        keras.utils.set_random_seed(seed)
+        return
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
+    from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+
+    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)
+
+
 def cpu_device(threads: int) -> str:
     return f"cpu ({cpu_name()}, {threads} threads, {os.cpu_count()} cores)"
 

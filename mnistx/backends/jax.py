@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mnistx.backends._common import adam_update, cpu_device
+from mnistx.backends._common import adam_update, cpu_device, seed_loaded
 
 EPS = 1e-7  # Keras's epsilon, for the loss clip and Adam
 UNSUPPORTED: dict[str, str] = {}  # capability -> reason; this backend can do everything
@@ -201,3 +201,8 @@ def compilations() -> dict:
 def op_profile(fn, n: int, top: int = 25):
     """No per-op table from this framework here: None (benchmarks/profile_step.py uses cProfile)."""
     return None
+
+
+def set_random_seed(seed: int) -> None:
+    """keras.utils.set_random_seed, without importing TensorFlow only to seed it (_common.seed_loaded)."""
+    seed_loaded(seed)

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from mnistx.backends._common import cpu_device
+from mnistx.backends._common import cpu_device, seed_loaded
 from mnistx.errors import NotSupported
 
 NO_AUTODIFF = "Keras's NumPy backend has no automatic differentiation (inference only)"
@@ -79,3 +79,8 @@ def compilations() -> dict:
 def op_profile(fn, n: int, top: int = 25):
     """No per-op table from this framework here: None (benchmarks/profile_step.py uses cProfile)."""
     return None
+
+
+def set_random_seed(seed: int) -> None:
+    """keras.utils.set_random_seed, without importing TensorFlow only to seed it (_common.seed_loaded)."""
+    seed_loaded(seed)

@@ -12,7 +12,7 @@ import os
 
 import openvino
 
-from mnistx.backends._common import cpu_device
+from mnistx.backends._common import cpu_device, seed_loaded
 # CPU only, and a result is ready when the call returns: the same as NumPy's
 from mnistx.backends.numpy import gpu_peak_bytes, handwritten_loop, has_gpu, op_profile, set_tf32, sync  # noqa: F401
 from mnistx.errors import NotSupported
@@ -69,3 +69,7 @@ def forget_compiled() -> None:
 def compilations() -> dict:
     return {}  # not counted: OpenVINO compiles per input shape inside predict (inference only here)
 
+
+def set_random_seed(seed: int) -> None:
+    """keras.utils.set_random_seed, without importing TensorFlow only to seed it (_common.seed_loaded)."""
+    seed_loaded(seed)

@@ -186,3 +186,10 @@ def compilations() -> dict:
 def op_profile(fn, n: int, top: int = 25):
     """No per-op table from this framework here: None (benchmarks/profile_step.py uses cProfile)."""
     return None
+
+
+def set_random_seed(seed: int) -> None:
+    """keras.utils.set_random_seed: TensorFlow is this process's framework, so it is seeded too."""
+    import keras
+
+    keras.utils.set_random_seed(seed)

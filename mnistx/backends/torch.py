@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import torch
 
-from mnistx.backends._common import cpu_device
+from mnistx.backends._common import cpu_device, seed_loaded
 from mnistx.backends._torch_adam import EPS, KerasAdam  # noqa: F401 (re-exported: tests, benchmarks)
 from mnistx.backends._torch_native import NativeTrainer, _device  # noqa: F401 (re-exported: tests, benchmarks)
 UNSUPPORTED: dict[str, str] = {}  # capability -> reason; this backend can do everything
@@ -128,3 +128,10 @@ def op_profile(fn, n: int, top: int = 25) -> str:
         for _ in range(n):
             fn()
     return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=top)
+
+
+def set_random_seed(seed: int) -> None:
+    """keras.utils.set_random_seed, without importing TensorFlow only to seed it (_common.seed_loaded);
+    torch's own generator as Keras seeds it."""
+    seed_loaded(seed)
+    torch.manual_seed(seed)

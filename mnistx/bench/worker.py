@@ -76,7 +76,7 @@ def held_out(model, task, xs: list, y: np.ndarray, batch_size: int = 256) -> tup
 def bench_model(job, cfg, progress) -> dict:
     """Every mode (cfg: BenchConfig) on one model (job: children.Prepared); a mode that cannot
     run the model records why instead of a number."""
-    keras.utils.set_random_seed(cfg.seed)
+    backends.set_random_seed(cfg.seed)  # TensorFlow is not imported only to be seeded
     start = time.perf_counter()
     model = models.build_spec(job.model)
     model.load_weights(job.reference)

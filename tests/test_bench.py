@@ -2,6 +2,7 @@
 three modes training the same model to the same accuracy. Speed itself is never asserted."""
 
 import json
+import re
 
 import keras
 import numpy as np
@@ -136,10 +137,14 @@ def test_bench_end_to_end_small(tmp_path, backend, capsys):
         assert r["reconcile"]["steps"] == 1500 and r["reconcile"]["ratio"] > 0, r["reconcile"]
         assert "cross_check" in r, mode  # keras modes: a train_on_batch loop; native: a hand-written loop
         assert r["cross_check_against"].startswith("hand-written loop: " if mode == "native" else "model.train_on_batch")
+    # inference is timed as Keras's default compiles predict (jit_compile="auto": on a CPU, XLA on JAX
+    # only), not as the last mode left the model (keras-tuned's jit_compile=True, native after it)
+    assert res["models"]["mlp"]["inference_jit_compile"] is (backend == "jax"), res["models"]["mlp"]
     for name in ("bench.md", "bench-epoch.png", "bench-throughput.png", "bench-overhead.png"):
         assert (tmp_path / name).stat().st_size > 0
     md = (tmp_path / "bench.md").read_text()  # --epochs 1: one timed epoch, shown as n=1, not "a (a-a)"
     assert f"| {backend} | mlp | native | " in md and " (n=1) |" in md
+    assert re.search(rf"\| {backend} \| mlp \| [\d,]+ \| [\d,]+ \| [\d,]+ \| {backend == 'jax'} \|", md), md
     assert "Does each number explain itself?" in md and md.count(f"| {backend} | mlp | keras-") >= 4
     assert main(["bench", "compare", str(tmp_path / "bench.json"), str(tmp_path / "bench.json")]) == 0
     assert f"| {backend} | mlp | native |" in capsys.readouterr().out

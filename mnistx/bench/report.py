@@ -78,13 +78,16 @@ def markdown(summary: dict) -> str:
                     continue
                 cells = [spread_text(s, 1e3, 3) for s in (r["steps"][str(b)] for b in summary["config"]["step_batch_sizes"])]
                 lines.append(f"| {b} | {model} | {mode} | " + " | ".join(cells) + " |")
-    lines += ["", "Inference, images/s (predict_on_batch):", "",
-              "| backend | model | " + " | ".join(f"b={b}" for b in summary["config"]["infer_batch_sizes"]) + " |",
-              "|---|---|" + "---|" * len(summary["config"]["infer_batch_sizes"])]
+    lines += ["", "Inference, images/s (predict_on_batch, the model compiled as Keras's default compiles it: "
+              "jit_compile=\"auto\", resolved per backend):", "",
+              "| backend | model | " + " | ".join(f"b={b}" for b in summary["config"]["infer_batch_sizes"]) +
+              " | jit_compile |", "|---|---|" + "---|" * (len(summary["config"]["infer_batch_sizes"]) + 1)]
     for b, res in bk.items():
         for model, mres in res.get("models", {}).items():
             cells = (mres["inference"][str(k)] for k in summary["config"]["infer_batch_sizes"])
-            lines.append(f"| {b} | {model} | " + " | ".join(f"{v['images_per_s']:,.0f}" for v in cells) + " |")
+            jit = mres.get("inference_jit_compile")
+            lines.append(f"| {b} | {model} | " + " | ".join(f"{v['images_per_s']:,.0f}" for v in cells) +
+                         f" | {'-' if jit is None else jit} |")
     lines += ["", "| backend | versions | device | threads | import s | peak RSS MiB | GPU peak MiB |",
               "|---|---|---|---|---|---|---|"]
     for b, res in bk.items():

@@ -105,6 +105,10 @@ def bench_model(job, cfg, progress) -> dict:
             result["modes"][mode] = {"error": f"cannot run this model: {type(exc).__name__}: {one_line(exc)}"}
             progress(f"{job.label} {mode}: {result['modes'][mode]['error']}")
         model.set_weights(init)
+    # Keras's default compile, as a user's predict gets it: not whichever mode ran last (keras-tuned's
+    # jit_compile=True made PyTorch's predict a dynamo compile of 25 s on KerasHub GPT-2, untimed)
+    model.compile(jit_compile="auto")
+    result["inference_jit_compile"] = None if cannot else bool(model.jit_compile)
     result["inference"] = inference(model, ex, cfg.infer_batch_sizes)
     return result
 

@@ -26,10 +26,12 @@ def default_backends() -> tuple[str, ...]:
     return BACKENDS + tuple(b for b in INFERENCE_BACKENDS if spawn.installed(b))
 
 
-def _run_columns(cfg: CompareConfig, names, out: Path, data, progress, from_run=None, warm=None) -> dict:
+def _run_columns(cfg: CompareConfig, names, out: Path, data, progress, from_run=None, warm=None,
+                 on_done=None) -> dict:
     """One child per backend in `names` (side by side when cfg.parallel, each on its share of the
     cores; else one after another): train + introspect, or (from_run set, inference-only backends)
-    introspect that run. warm: children started during the check (warmstart). Returns backend -> column."""
+    introspect that run. warm: children started early (warmstart); on_done(result) as each ends.
+    Returns backend -> column."""
     workdir = out / "work"
     workdir.mkdir(parents=True, exist_ok=True)
     for b in names:
@@ -42,7 +44,7 @@ def _run_columns(cfg: CompareConfig, names, out: Path, data, progress, from_run=
             for b in names if b not in present}
     jobs = {b: children.argv("compare", workdir) for b in present}
     done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, parallel=cfg.parallel, progress=progress,
-                              warm=warm)
+                              warm=warm, on_done=on_done)
     loaded, failed = children.collect(done, lambda b: runs.read_json(workdir / f"{b}.json"), present)
     for b in present:
         bad = failed[b].removeprefix("failed: ") if b in failed else _non_finite(loaded[b])
@@ -83,12 +85,21 @@ def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> 
     probed, warm = _check_inputs(cfg, trainers, out, data_s, progress)
     progress(f"[1/4] training + introspection ({cfg.train.model}, {cfg.train.epochs} epochs) "
              f"on {', '.join(trainers)}")
-    cols = _run_columns(cfg, trainers, out, data_s, progress, warm=warm)
     viewers = [b for b in cfg.backends if b not in trainers]
+    later = _NextStages(cfg, out, [b for b in trainers if spawn.installed(b)], viewers, progress)
+    try:
+        return _stages(cfg, trainers, viewers, out, data_s, probed, warm, later, start, progress)
+    finally:
+        later.close()
+
+
+def _stages(cfg: CompareConfig, trainers, viewers, out: Path, data_s, probed, warm, later, start, progress) -> dict:
+    cols = _run_columns(cfg, trainers, out, data_s, progress, warm=warm, on_done=later.one_done)
     first = next((b for b in trainers if cols[b]["status"] == "ok"), None)
     if viewers and first:
         progress(f"      inference only: {', '.join(viewers)} load {first}'s trained run")
-        cols.update(_run_columns(cfg, viewers, out, data_s, progress, from_run=cols[first]["run_dir"]))
+        cols.update(_run_columns(cfg, viewers, out, data_s, progress, from_run=cols[first]["run_dir"],
+                                 warm=later.viewers))
     elif viewers:
         cols.update({b: {"status": "failed", "reason": "no training backend produced a run to load"} for b in viewers})
     cols = {b: cols[b] for b in cfg.backends}
@@ -98,9 +109,10 @@ def run_compare(cfg: CompareConfig, out_dir, data_path=None, progress=print) -> 
         progress("[2/4] parity of the trained weights across backends")
         pc = ParityConfig(backends=tuple(ok), n_images=cfg.parity_images, steps=cfg.parity_steps,
                           model=cfg.train.model, inputs=cfg.inputs, loss=cfg.loss, int_high=cfg.int_high)
-        parity = _guard(lambda: _parity(pc, out, data_s, cols[ok[0]]["run_dir"], probed, progress))
+        parity = _guard(lambda: _parity(pc, out, data_s, cols[ok[0]]["run_dir"], probed, progress, later.parity))
     else:
         progress("[2/4] parity skipped: fewer than two backends trained")
+    later.close()  # before the benchmark: its timings have the machine to themselves
     bench = None
     if cfg.bench != "none" and ok:
         progress(f"[3/4] {cfg.bench} benchmark")
@@ -139,7 +151,7 @@ def _check_inputs(cfg: CompareConfig, trainers, out: Path, data, progress) -> tu
 
     workdir = out / "work" / "check"
     plan = warmstart.plan("compare", [b for b in trainers if spawn.installed(b)], cfg.train.model, cfg.parallel,
-                          sets_seed=True, log_dir=out / "work" / "logs")
+                          log_dir=out / "work" / "logs")
     try:
         job = prepare(cfg.train.model, workdir, trainers, data, cfg.inputs, 64, 64, cfg.train.seed, cfg.int_high,
                       cfg.loss, cfg.timeout_s, progress, warm=plan)
@@ -157,10 +169,44 @@ def _guard(fn):
         return {"error": str(exc)}
 
 
-def _parity(pc, out, data, run_dir, probed, progress):
+def _parity(pc, out, data, run_dir, probed, progress, early):
     from mnistx.parity.runner import run_parity
 
-    return run_parity(pc, out / "parity", data, run_dir, progress, probed=probed)
+    return run_parity(pc, out / "parity", data, run_dir, progress, probed=probed, early=early)
+
+
+class _NextStages:
+    """The inference-only columns' and parity's children, started (warmstart, +NICE_TAIL) once fewer
+    training columns run than there are cores: in the training stage's tail a core sits idle (the
+    MLP: PyTorch trains alone for ~13 s), and those children spend 2-5 s each importing."""
+
+    def __init__(self, cfg: CompareConfig, out: Path, trainers, viewers, progress):
+        from mnistx import devices
+
+        self.running, self.cores, self.progress = len(trainers), devices.cores(), progress
+        installed = [b for b in viewers if spawn.installed(b)]
+        model, nice = cfg.train.model, warmstart.NICE_TAIL
+        self.plans = [warmstart.plan("compare", installed, model, cfg.parallel,
+                                     log_dir=out / "work" / "logs", nice=nice),
+                      warmstart.plan("parity", [*trainers, *installed], model, cfg.parallel,
+                                     log_dir=out / "work" / "logs-parity", nice=nice)]
+        self.viewers, self.parity = {}, {}
+
+    def one_done(self, result) -> None:
+        self.running -= 1
+        if self.running >= self.cores or not any(self.plans):
+            return
+        viewers, parity = self.plans
+        self.plans = [None, None]
+        if viewers:
+            self.viewers.update(warmstart.start(viewers, viewers.log_dir, self.progress))
+        if parity:
+            self.parity.update(warmstart.start(parity, parity.log_dir, self.progress))
+
+    def close(self) -> None:
+        """End what no stage took (a column failed, parity was skipped)."""
+        warmstart.close(self.viewers)
+        warmstart.close(self.parity)
 
 
 def _bench(bc, out, data, quick, probed, progress):

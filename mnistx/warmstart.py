@@ -12,6 +12,8 @@ CPU. A warm child does that work during the probe:
 
 A warm child reads nothing of the job before the parent's checks pass: it has only imported
 modules. It runs niced (+NICE), all of a job's children alike, so the probe keeps its core.
+compare also starts its next stages' children (the inference-only columns, parity) once a core is
+free in its training stage (+NICE_TAIL, below the columns still training).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 
 READY = "warm child: imported, waiting for its job"
 NICE = 10  # below the probe and the parent, equal among the job's children
+NICE_TAIL = 19  # below children started with NICE (compare's columns), which may still be training
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Plan:
     imports: tuple[str, ...] = ()
     log_dir: Path | None = None  # default: the job's work folder / "logs"
     compile_cache: bool = True  # as run_children's compile_cache
+    nice: int = NICE  # NICE_TAIL: started beside a stage that still runs, they must not slow it
 
 
 @dataclass
@@ -61,17 +65,24 @@ class WarmChild:
             pass
 
 
-def plan(kind: str, backends, model: str, parallel: bool, sets_seed: bool = False,
-         log_dir: Path | None = None) -> Plan | None:
+# Kinds of child that import TensorFlow (when installed) whatever their backend, and why: a warm
+# child imports it while it waits (1.7 s in a jax or torch child).
+LOADS_TF = {"parity": "its checkpoints are .keras files (Keras's saving imports TensorFlow)",
+            "compare": "keras.utils.set_random_seed, and the run's model.keras",
+            "converge": "keras.utils.set_random_seed"}
+
+
+def plan(kind: str, backends, model: str, parallel: bool, log_dir: Path | None = None,
+         nice: int = NICE) -> Plan | None:
     """The Plan for a job whose children run side by side, else None: one after another, a child
-    that waits its turn would hold its memory for nothing. sets_seed: the worker calls
-    keras.utils.set_random_seed, which imports TensorFlow (when installed) on every backend."""
+    that waits its turn would hold its memory for nothing. Imports: KerasHub where the model needs
+    it (model_imports), TensorFlow where the kind loads it anyway (LOADS_TF)."""
     from mnistx import modelspec
 
     if not parallel or len(backends) < 2:
         return None
-    imports = model_imports(modelspec.parse(model)) + (("tensorflow",) if sets_seed else ())
-    return Plan(kind, tuple(backends), imports, log_dir)
+    imports = model_imports(modelspec.parse(model)) + (("tensorflow",) if kind in LOADS_TF else ())
+    return Plan(kind, tuple(backends), imports, log_dir, nice=nice)
 
 
 def model_imports(spec) -> tuple[str, ...]:
@@ -97,7 +108,7 @@ def model_imports(spec) -> tuple[str, ...]:
 
 
 def start(plan: Plan, log_dir: Path, progress) -> dict[str, WarmChild]:
-    """Start plan.kind on every backend, niced; backend -> WarmChild (log: log_dir/<backend>.log)."""
+    """Start plan.kind on every backend, niced (plan.nice); backend -> WarmChild (log: log_dir/<backend>.log)."""
     from mnistx import children, spawn
 
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -108,7 +119,7 @@ def start(plan: Plan, log_dir: Path, progress) -> dict[str, WarmChild]:
         fh = open(log, "w")
         env = spawn.job_env(b, len(plan.backends), plan.compile_cache)
         proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.PIPE,
-                                start_new_session=True, env=env, preexec_fn=lambda: os.nice(NICE))
+                                start_new_session=True, env=env, preexec_fn=lambda: os.nice(plan.nice))
         out[b] = WarmChild(proc, log, fh)
     progress(f"  {', '.join(plan.backends)}: {plan.kind} children importing Keras while the model is checked")
     return out

@@ -54,7 +54,12 @@ def test_compare_report_for_every_backend(tmp_path, monkeypatch, capsys):
     from mnistx.devices import cores  # the three columns trained side by side on shared cores
 
     assert cols["torch"]["meta"]["threads"] == max(1, cores() // len(BACKENDS)), cols["torch"]["meta"]
-    assert "the model as probed before" in capsys.readouterr().out  # parity and bench reuse the probe
+    printed = capsys.readouterr().out
+    assert "the model as probed before" in printed  # parity and bench reuse the probe
+    # every child of the columns and of parity imported while something else ran (warmstart): the
+    # columns during the probe, the inference-only columns and parity in the training stage's tail
+    early = [line for line in printed.splitlines() if "started (log:" in line and "imported early" in line]
+    assert len(early) == len(BACKENDS) + len(INFERENCE_BACKENDS) + len(cols), early
     trained = cols[BACKENDS[0]]["metrics"]["test_accuracy"]
     for b in INFERENCE_BACKENDS:  # the first trainer's weights, predicted here: the same test accuracy
         assert cols[b]["inference_only"] and cols[b]["meta"]["trained_on"] == BACKENDS[0]

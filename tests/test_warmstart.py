@@ -90,7 +90,7 @@ def test_a_failed_check_ends_the_children_started_for_the_job(tmp_path, monkeypa
 def test_which_children_start_early_and_what_they_import(tmp_path):
     assert warmstart.plan("parity", ("jax", "torch"), "mlp", parallel=False) is None  # one after another
     assert warmstart.plan("parity", ("jax",), "mlp", parallel=True) is None  # nothing beside the probe to fill
-    assert warmstart.plan("compare", ("jax", "torch"), "mlp", True, sets_seed=True).imports == ("tensorflow",)
+    assert warmstart.plan("compare", ("jax", "torch"), "mlp", True).imports == ("tensorflow",)
     hub_file = tmp_path / "decoder.py"
     hub_file.write_text("import keras\nfrom keras_hub.models import GPT2Backbone\n\n\ndef build():\n    pass\n")
     assert warmstart.model_imports(modelspec.parse(f"{hub_file}:build")) == ("keras_hub",)
@@ -99,3 +99,30 @@ def test_which_children_start_early_and_what_they_import(tmp_path):
     assert warmstart.model_imports(modelspec.parse(f"{plain}:build")) == ()
     assert warmstart.model_imports(modelspec.ModelSpec("hub", "gpt2_base_en")) == ("keras_hub",)
     assert warmstart.model_imports(modelspec.parse("mlp")) == ()
+
+
+def test_compare_starts_its_next_stages_children_once_a_core_is_free(tmp_path, monkeypatch):
+    """compare's training tail: with 2 cores and 3 columns, the inference-only columns' and parity's
+    children start when the second column ends (a core is idle from then on), once, below the column
+    still training (+NICE_TAIL); one after another (--sequential), never."""
+    from mnistx import compare, devices
+    from mnistx.config import CompareConfig
+
+    started = []
+    monkeypatch.setattr(devices, "cores", lambda: 2)
+    monkeypatch.setattr(spawn, "installed", lambda b: True)
+    monkeypatch.setattr(warmstart, "start", lambda plan, log_dir, progress: started.append(plan) or {})
+    five = ("tensorflow", "jax", "torch", "numpy", "openvino")
+    later = compare._NextStages(CompareConfig(backends=five), tmp_path, five[:3], five[3:], lambda m: None)
+    later.one_done(None)
+    assert started == []  # two columns still train, one per core
+    later.one_done(None)
+    assert [(p.kind, p.backends) for p in started] == [("compare", five[3:]), ("parity", five)]
+    assert all(p.nice == warmstart.NICE_TAIL > warmstart.NICE for p in started)
+    later.one_done(None)
+    assert len(started) == 2
+    one_by_one = compare._NextStages(CompareConfig(backends=five, parallel=False), tmp_path, five[:3], five[3:],
+                                     lambda m: None)
+    for _ in range(3):
+        one_by_one.one_done(None)
+    assert len(started) == 2

@@ -63,7 +63,7 @@ def run_converge(cfg: ConvergeConfig, out_dir, data_path=None, progress=print) -
     job = prepare(cfg.model, out_dir / "work", present or cfg.backends, data_path, cfg.inputs, n_eval, n_train,
                   seeds[0], cfg.int_high, cfg.loss, min(cfg.timeout_s, 600.0), progress, cfg.seq_len,
                   cfg.image_size, init_seeds=seeds,
-                  warm=warmstart.plan("converge", present, cfg.model, cfg.parallel, sets_seed=True))
+                  warm=warmstart.plan("converge", present, cfg.model, cfg.parallel))
     workdir = job.workdir
     planted = present[-1] if (cfg.plant_lr_factor != 1.0 or cfg.plant_epsilon is not None) else None
     children.write(workdir, children.ConvergeChild(

@@ -88,9 +88,11 @@ def check_config(cfg: ParityConfig) -> None:
         raise MnistxError(f"--devices trains data-parallel: name at least one of {', '.join(BACKENDS)}")
 
 
-def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progress=print, probed=None) -> dict:
+def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progress=print, probed=None,
+               early=None) -> dict:
     """Check inputs, run the children, compare, write the report into out_dir; returns the summary.
-    probed: an earlier probe's folder that may serve this job (prepare.reuse_probe)."""
+    probed: an earlier probe's folder that may serve this job (prepare.reuse_probe); early: its
+    children, started by the caller (warmstart.start; those it does not use are ended)."""
     out_dir = Path(out_dir)
     check_config(cfg)
     model = cfg.model
@@ -107,7 +109,7 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
     job = prepare(model, out_dir / "work", present or cfg.backends, data_path, cfg.inputs, cfg.n_images,
                   cfg.steps * cfg.batch_size, cfg.seed, cfg.int_high, cfg.loss, cfg.timeout_s, progress,
                   cfg.seq_len, cfg.image_size, cfg.edge_cases, cfg.plant_layer, probed=probed,
-                  warm=warmstart.plan("parity", present, model, cfg.parallel))
+                  warm=None if early else warmstart.plan("parity", present, model, cfg.parallel))
     workdir = job.workdir
     if run_dir is not None:
         import shutil
@@ -120,7 +122,8 @@ def run_parity(cfg: ParityConfig, out_dir, data_path=None, run_dir=None, progres
              f"{cfg.batch_size}; children side by side: {cfg.parallel}")
     jobs = {b: children.argv("parity", workdir) for b in present}
     done = spawn.run_children(jobs, workdir / "logs", cfg.timeout_s, cfg.parallel, progress,
-                              on_done=lambda r: r.ok or failed_marker(workdir, r.backend).touch(), warm=job.warm)
+                              on_done=lambda r: r.ok or failed_marker(workdir, r.backend).touch(),
+                              warm=job.warm or early)
     loaded, failures = children.collect(done, lambda b: load_result(workdir, b), present)  # in the order asked for
     results, infos = {b: r for b, (r, _) in loaded.items()}, {b: i for b, (_, i) in loaded.items()}
     not_compared.update(failures)

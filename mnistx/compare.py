@@ -198,10 +198,11 @@ class _NextStages:
             return
         viewers, parity = self.plans
         self.plans = [None, None]
+        busy = dict(busy=self.running, meanwhile="while the last columns train")
         if viewers:
-            self.viewers.update(warmstart.start(viewers, viewers.log_dir, self.progress))
+            self.viewers.update(warmstart.start(dataclasses.replace(viewers, **busy), viewers.log_dir, self.progress))
         if parity:
-            self.parity.update(warmstart.start(parity, parity.log_dir, self.progress))
+            self.parity.update(warmstart.start(dataclasses.replace(parity, **busy), parity.log_dir, self.progress))
 
     def close(self) -> None:
         """End what no stage took (a column failed, parity was skipped)."""

@@ -29,6 +29,7 @@ from pathlib import Path
 
 READY = "warm child: imported, waiting for its job"
 NICE = 10  # below the probe and the parent, equal among the job's children
+CPUS_ENV = "MNISTX_WARM_CPUS"  # the CPUs a warm child gets back when handed its job
 NICE_TAIL = 19  # below children started with NICE (compare's columns), which may still be training
 
 
@@ -43,6 +44,8 @@ class Plan:
     log_dir: Path | None = None  # default: the job's work folder / "logs"
     compile_cache: bool = True  # as run_children's compile_cache
     nice: int = NICE  # NICE_TAIL: started beside a stage that still runs, they must not slow it
+    busy: int = 1  # processes already computing (the probe; compare's columns still training)
+    meanwhile: str = "while the model is checked"  # for the progress line
 
 
 @dataclass
@@ -107,22 +110,55 @@ def model_imports(spec) -> tuple[str, ...]:
     return ("keras_hub",) if any(m.split(".")[0] == "keras_hub" for m in names) else ()
 
 
+def free_cpus(busy: int) -> tuple[list[int], list[int]]:
+    """(the CPUs this process may use, those left once `busy` processes have one each): warm
+    children import on the second, so the work already running keeps its cores. Where the OS has
+    no CPU affinity (macOS), both are empty and only nice applies."""
+    if not hasattr(os, "sched_getaffinity"):
+        return [], []
+    allowed = sorted(os.sched_getaffinity(0))
+    return allowed, allowed[busy:]
+
+
 def start(plan: Plan, log_dir: Path, progress) -> dict[str, WarmChild]:
-    """Start plan.kind on every backend, niced (plan.nice); backend -> WarmChild (log: log_dir/<backend>.log)."""
+    """Start plan.kind on every backend, niced (plan.nice) and held to the CPUs the busy work leaves
+    (free_cpus; every allowed CPU again once handed its job); backend -> WarmChild (log:
+    log_dir/<backend>.log)."""
     from mnistx import children, spawn
 
     log_dir.mkdir(parents=True, exist_ok=True)
     argv = spawn.mnistx_argv(children.ENTRY, "--warm", plan.kind, log_dir, *plan.imports)  # ps shows whose job
+    allowed, free = free_cpus(plan.busy)
+
+    def lower():  # in the child, before it runs Python
+        os.nice(plan.nice)
+        if free:
+            os.sched_setaffinity(0, free)
+
     out = {}
     for b in plan.backends:
         log = log_dir / f"{b}.log"
         fh = open(log, "w")
-        env = spawn.job_env(b, len(plan.backends), plan.compile_cache)
+        env = {**spawn.job_env(b, len(plan.backends), plan.compile_cache), CPUS_ENV: ",".join(map(str, allowed))}
         proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.PIPE,
-                                start_new_session=True, env=env, preexec_fn=lambda: os.nice(plan.nice))
+                                start_new_session=True, env=env, preexec_fn=lower)
         out[b] = WarmChild(proc, log, fh)
-    progress(f"  {', '.join(plan.backends)}: {plan.kind} children importing Keras while the model is checked")
+    where = f" on CPU {','.join(map(str, free))}" if free else ""
+    progress(f"  {', '.join(plan.backends)}: {plan.kind} children importing Keras{where} {plan.meanwhile}")
     return out
+
+
+def widen() -> None:
+    """In a warm child handed its job: every thread (the frameworks' pools started while importing)
+    back on every CPU its parent may use ($MNISTX_WARM_CPUS)."""
+    cpus = [int(c) for c in os.environ.get(CPUS_ENV, "").split(",") if c]
+    if not cpus or not hasattr(os, "sched_setaffinity"):
+        return
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except OSError:  # a thread that ended meanwhile
+            pass
 
 
 def close(warm: dict[str, WarmChild]) -> None:
@@ -147,4 +183,7 @@ def serve(args: list[str]) -> list[str] | None:
         importlib.import_module(name)
     print(f"{READY}: {', '.join([KINDS[args[0]][0], *done])}", flush=True)  # not a relayed line
     line = sys.stdin.readline()
-    return json.loads(line) if line.strip() else None
+    if not line.strip():
+        return None
+    widen()
+    return json.loads(line)

@@ -118,7 +118,7 @@ def test_compare_starts_its_next_stages_children_once_a_core_is_free(tmp_path, m
     assert started == []  # two columns still train, one per core
     later.one_done(None)
     assert [(p.kind, p.backends) for p in started] == [("compare", five[3:]), ("parity", five)]
-    assert all(p.nice == warmstart.NICE_TAIL > warmstart.NICE for p in started)
+    assert all(p.nice == warmstart.NICE_TAIL > warmstart.NICE and p.busy == 1 for p in started)  # 1 column trains
     later.one_done(None)
     assert len(started) == 2
     one_by_one = compare._NextStages(CompareConfig(backends=five, parallel=False), tmp_path, five[:3], five[3:],
@@ -126,3 +126,32 @@ def test_compare_starts_its_next_stages_children_once_a_core_is_free(tmp_path, m
     for _ in range(3):
         one_by_one.one_done(None)
     assert len(started) == 2
+
+
+WIDEN = """
+import os, threading
+from mnistx import warmstart
+os.sched_setaffinity(0, {0})
+pool = threading.Thread(target=lambda: (ready.wait(), print(sorted(os.sched_getaffinity(0)))))
+ready = threading.Event()
+pool.start()  # a framework's thread, started while the child imported on CPU 0 only
+warmstart.widen()
+print(sorted(os.sched_getaffinity(0)))
+ready.set()
+pool.join()
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "sched_setaffinity"), reason="no CPU affinity on this OS")
+def test_a_warm_child_handed_its_job_gets_every_cpu_back_on_every_thread():
+    import os
+    import subprocess
+    import sys
+
+    allowed = sorted(os.sched_getaffinity(0))
+    env = dict(os.environ, **{warmstart.CPUS_ENV: ",".join(map(str, allowed))})
+    out = subprocess.run([sys.executable, "-c", WIDEN], capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == [str(allowed)] * 2
+    held, free = warmstart.free_cpus(1)  # the CPUs a warm child imports on: those the busy work leaves
+    assert held == allowed and free == allowed[1:]

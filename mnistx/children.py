@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnistx import runs
+from mnistx.spawn import CHILD_ENTRY
 from mnistx.config import BenchConfig, ConvergeConfig, ParityConfig, Tier, TrainConfig
 from mnistx.errors import MnistxError
 
-ENTRY = "_child"
+ENTRY = CHILD_ENTRY
 _KIND = None  # in a child: the kind run() started (start() passes it to the fault injection)
 KINDS = {  # kind -> (module, function): what each child runs, in that backend's process
     "probe": ("mnistx.probe", "build_once"),  # build the model once: spec, reference weights
@@ -185,7 +186,7 @@ def run(args: list[str]) -> int:
     if args[:1] == ["--warm"] and args[1:2] and args[1] in KINDS:  # started early: mnistx/warmstart.py
         from mnistx import warmstart
 
-        args = warmstart.serve(args[1:])
+        args = warmstart.serve(args[1:], KINDS)
         if args is None:  # ended by its parent before it got a job
             return 0
     if not args or args[0] not in KINDS:

@@ -90,6 +90,9 @@ def job_env(backend: str, side_by_side: int, compile_cache: bool = True, env_ext
                                **(env_extra or {}), **(env_each or {}).get(backend, {})})
 
 
+CHILD_ENTRY = "_child"  # `python -m mnistx _child KIND [DIR]`: children.ENTRY, the one hidden entry
+
+
 def mnistx_argv(*args) -> list[str]:
     return [sys.executable, "-m", "mnistx", *map(str, args)]
 
@@ -187,8 +190,6 @@ def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel
     ChildResult says what happened. Environment: job_env. `warm`: backend -> a child started
     early (mnistx/warmstart.py), handed its job instead of starting one; those not used are ended.
     """
-    from mnistx import warmstart
-
     side_by_side = len(jobs) if parallel else 1
     warm = dict(warm or {})
     log_dir = Path(log_dir)
@@ -240,7 +241,7 @@ def run_children(jobs: dict[str, list[str]], log_dir, timeout_s: float, parallel
             fh.close()
         raise
     finally:
-        warmstart.close(warm)
+        end_warm(warm)
     return results
 
 
@@ -265,6 +266,14 @@ def end_children(procs, grace_s: float = 5.0) -> None:
         except subprocess.TimeoutExpired:
             _signal(p, signal.SIGKILL)
             p.wait()
+
+
+def end_warm(warm: dict) -> None:
+    """End warm children (warmstart.WarmChild) that got no job; each has only imported modules."""
+    end_children([w.proc for w in warm.values()], grace_s=2.0)
+    for w in warm.values():
+        w.fh.close()
+    warm.clear()
 
 
 def run_in_backend(backend: str, argv: list[str]) -> int:

@@ -58,12 +58,12 @@ class WarmChild:
     fh: object = field(repr=False)
 
     def go(self, argv: list[str]) -> None:
-        """Hand the child its job: `argv` is the full command line (spawn.mnistx_argv(ENTRY, ...)),
-        of which the child runs what follows ENTRY. A child that already ended (an import failed)
+        """Hand the child its job: `argv` is the full command line (spawn.mnistx_argv(CHILD_ENTRY, ...)),
+        of which the child runs what follows CHILD_ENTRY. A child that already ended (an import failed)
         cannot take it: run_children reports its exit code and log as for any child."""
-        from mnistx.children import ENTRY
+        from mnistx.spawn import CHILD_ENTRY
 
-        args = argv[argv.index(ENTRY) + 1:]
+        args = argv[argv.index(CHILD_ENTRY) + 1:]
         try:
             self.proc.stdin.write((json.dumps(args) + "\n").encode())
             self.proc.stdin.close()
@@ -127,10 +127,10 @@ def start(plan: Plan, log_dir: Path, progress) -> dict[str, WarmChild]:
     """Start plan.kind on every backend, niced (plan.nice) and held to the CPUs the busy work leaves
     (free_cpus; every allowed CPU again once handed its job); backend -> WarmChild (log:
     log_dir/<backend>.log)."""
-    from mnistx import children, spawn
+    from mnistx import spawn
 
     log_dir.mkdir(parents=True, exist_ok=True)
-    argv = spawn.mnistx_argv(children.ENTRY, "--warm", plan.kind, log_dir, *plan.imports)  # ps shows whose job
+    argv = spawn.mnistx_argv(spawn.CHILD_ENTRY, "--warm", plan.kind, log_dir, *plan.imports)  # ps: whose job
     allowed, free = free_cpus(plan.busy)
 
     held = free and free != allowed
@@ -170,23 +170,19 @@ def close(warm: dict[str, WarmChild]) -> None:
     """End warm children that got no job (each has only imported modules)."""
     from mnistx import spawn
 
-    spawn.end_children([w.proc for w in warm.values()], grace_s=2.0)
-    for w in warm.values():
-        w.fh.close()
-    warm.clear()
+    spawn.end_warm(warm)
 
 
-def serve(args: list[str]) -> list[str] | None:
+def serve(args: list[str], kinds: dict) -> list[str] | None:
     """In the child (`_child --warm KIND LOG_DIR [MODULE ...]`; LOG_DIR only names the job in `ps`):
-    import KIND's worker and each MODULE that is installed, then wait for the job's arguments (one
-    JSON line on stdin); None on end of input."""
-    from mnistx.children import KINDS
-
-    importlib.import_module(KINDS[args[0]][0])
+    import KIND's worker (kinds: children.KINDS) and each MODULE that is installed, then wait for
+    the job's arguments (one JSON line on stdin); None on end of input."""
+    worker = kinds[args[0]][0]
+    importlib.import_module(worker)
     done = [name for name in args[2:] if importlib.util.find_spec(name) is not None]
     for name in done:
         importlib.import_module(name)
-    print(f"{READY}: {', '.join([KINDS[args[0]][0], *done])}", flush=True)  # not a relayed line
+    print(f"{READY}: {', '.join([worker, *done])}", flush=True)  # not a relayed line
     line = sys.stdin.readline()
     if not line.strip():
         return None

@@ -206,8 +206,8 @@ class _NextStages:
 
     def close(self) -> None:
         """End what no stage took (a column failed, parity was skipped)."""
-        warmstart.close(self.viewers)
-        warmstart.close(self.parity)
+        spawn.end_warm(self.viewers)
+        spawn.end_warm(self.parity)
 
 
 def _bench(bc, out, data, quick, probed, progress):

@@ -192,7 +192,7 @@ def prepare(model: str, workdir, backends, data_path=None, inputs: str = "data",
         data, choice = fit_job(spec, info, arrays, source, n_eval, n_train, seed, loss)
         data.save(workdir / "inputs.npz")
     except BaseException:
-        warmstart.close(early)
+        spawn.end_warm(early)
         raise
     progress(f"  model {spec.text}: {info['class']} '{info['name']}', {info['params']:,} weights, "
              f"{len(info['inputs'])} input(s); inputs {data.source}; loss {choice['name']} ({choice['why']})")

@@ -7,7 +7,7 @@ CPU. A warm child does that work during the probe:
 
     plan = Plan("parity", backends, imports=model_imports(spec))
     job = prepare(..., warm=plan)      prepare starts them once the work folder exists; a failed
-                                       check closes them (they exit having done nothing)
+                                       check ends them (spawn.end_warm; they did nothing)
     spawn.run_children(jobs, ..., warm=job.warm)   adopts each: its job's argv goes to its stdin
 
 A warm child reads nothing of the job before the parent's checks pass: it has only imported
@@ -164,13 +164,6 @@ def widen() -> None:
             os.sched_setaffinity(int(tid), cpus)
         except OSError:  # a thread that ended meanwhile
             pass
-
-
-def close(warm: dict[str, WarmChild]) -> None:
-    """End warm children that got no job (each has only imported modules)."""
-    from mnistx import spawn
-
-    spawn.end_warm(warm)
 
 
 def serve(args: list[str], kinds: dict) -> list[str] | None:

@@ -170,6 +170,7 @@ class BenchConfig:
     batch_size: int = 32  # the batch of the timed epochs (the worksheet's)
     step_batch_sizes: tuple[int, ...] = (32, 128, 512)
     infer_batch_sizes: tuple[int, ...] = (1, 8, 64, 512, 8192)
+    infer_budget_s: float = 1.0  # timed predict calls per batch size: about this long (5 to 200 calls)
     timed_steps: int = 50  # steady-state steps timed after warm-up
     warmup_steps: int = 5
     epoch_samples: int | None = None  # None: 48,000 for mlp/cnn on MNIST (one worksheet epoch), else 1,024
@@ -204,7 +205,7 @@ class BenchConfig:
         base = dict(step_batch_sizes=(32, 512) if scaling else (32,),
                     infer_batch_sizes=(1, 512, 8192) if registry else (1, 256),
                     timed_steps=50 if registry else 20, warmup_steps=5, epochs=1, import_repeats=0,
-                    scaling_repeats=3)
+                    scaling_repeats=3, infer_budget_s=0.25)
         base.update(kw)
         return cls(**base)
 

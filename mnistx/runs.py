@@ -91,8 +91,10 @@ def save_figure(fig, path, dpi: int = 100) -> Path:
 
 def save_model(model, run_dir) -> None:
     """model.keras (whole model) and model.weights.h5 (weights only), atomically."""
+    from mnistx import backends
+
     with atomic_path(Path(run_dir) / "model.keras") as tmp:
-        model.save(tmp)
+        backends.save_model(model, tmp)
     with atomic_path(Path(run_dir) / "model.weights.h5") as tmp:
         model.save_weights(tmp)
 

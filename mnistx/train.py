@@ -42,14 +42,14 @@ def train(config: TrainConfig, run_dir, data_path=None, inputs: str = "data", lo
     the data is normalised like any uint8 images. raw: MNIST already loaded and checked (else read
     from data_path); spec: config.model as the parent parsed it (a ModelSpec or its to_json()),
     else parsed here. Returns metrics."""
-    from mnistx import losses, modelspec, probe
+    from mnistx import backends, losses, modelspec, probe
     from mnistx.inputs import out_last as output_width
     from mnistx.prepare import fit_job
 
     spec = modelspec.parse(config.model) if spec is None else (
         modelspec.ModelSpec.from_json(spec) if isinstance(spec, dict) else spec)
     arrays, source = _arrays(spec, inputs, data_path, raw)
-    keras.utils.set_random_seed(config.seed)
+    backends.set_random_seed(config.seed)  # TensorFlow is not imported only to be seeded
     model = models.build_spec(spec)
     if loss:
         losses.check_name(loss)

@@ -71,24 +71,17 @@ class WarmChild:
             pass
 
 
-# Kinds of child that import TensorFlow (when installed) whatever their backend, and why: a warm
-# child imports it while it waits (1.7 s in a jax or torch child).
-LOADS_TF = {"parity": "its checkpoints are .keras files (Keras's saving imports TensorFlow)",
-            "compare": "keras.utils.set_random_seed, and the run's model.keras",
-            "converge": "keras.utils.set_random_seed"}
-
-
 def plan(kind: str, backends, model: str, parallel: bool, log_dir: Path | None = None,
          nice: int = NICE) -> Plan | None:
     """The Plan for a job whose children run side by side, else None: one after another, a child
     that waits its turn would hold its memory for nothing. Imports: KerasHub where the model needs
-    it (model_imports), TensorFlow where the kind loads it anyway (LOADS_TF)."""
+    it (model_imports; KerasHub imports TensorFlow where installed). No child kind imports
+    TensorFlow otherwise: seeding (set_random_seed) and saving .keras files (save_model) skip it."""
     from mnistx import modelspec
 
     if not parallel or len(backends) < 2:
         return None
-    imports = model_imports(modelspec.parse(model)) + (("tensorflow",) if kind in LOADS_TF else ())
-    return Plan(kind, tuple(backends), imports, log_dir, nice=nice)
+    return Plan(kind, tuple(backends), model_imports(modelspec.parse(model)), log_dir, nice=nice)
 
 
 def model_imports(spec) -> tuple[str, ...]:

@@ -129,3 +129,40 @@ def test_set_random_seed_draws_what_keras_does_without_importing_tensorflow_to_s
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["ours"] == got["keras"]
     assert got["tf_loaded"] == (me == "tensorflow")
+
+
+SAVED_BOTH_WAYS = r"""
+import json, sys, zipfile
+import keras
+from mnistx import backends
+
+inp = keras.Input((6,), name="x")
+model = keras.Model(inp, keras.layers.Dense(3, name="d")(keras.layers.Reshape((2, 3))(inp)))
+backends.save_model(model, sys.argv[1] + "/ours.keras")
+tf_loaded = "tensorflow" in sys.modules
+back = keras.saving.load_model(sys.argv[1] + "/ours.keras")
+import tensorflow  # noqa: E402,F401  (now Keras's own check finds it)
+model.save(sys.argv[1] + "/keras.keras")
+cfg = [zipfile.ZipFile(f"{sys.argv[1]}/{n}.keras").read("config.json").decode() for n in ("ours", "keras")]
+same_weights = all((a == b).all() for a, b in zip(model.get_weights(), back.get_weights()))
+print(json.dumps({"tf_loaded": tf_loaded, "same_config": cfg[0] == cfg[1], "same_weights": bool(same_weights)}))
+"""
+
+
+def test_save_model_writes_what_keras_writes_without_importing_tensorflow(tmp_path):
+    """backends.save_model writes the .keras file model.save writes (config.json the same, byte for
+    byte; it loads back with the same weights), in a fresh process of this leg's backend; only the
+    tensorflow leg has TensorFlow loaded by then (Keras's serializer imports it only to ask whether
+    a config value is a tf.TensorShape: 1.6 s per child)."""
+    import json
+    import subprocess
+    import sys
+
+    from mnistx import spawn
+
+    me = keras.backend.backend()
+    out = subprocess.run([sys.executable, "-c", SAVED_BOTH_WAYS, str(tmp_path)], capture_output=True, text=True,
+                         timeout=300, env=spawn.child_env(me))
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == {"tf_loaded": me == "tensorflow", "same_config": True, "same_weights": True}

@@ -24,6 +24,8 @@ its functions for those raise errors.NotSupported; reports list them, never as f
                                     dynamo's per-function recompile limit starts again); others: nothing
     set_random_seed(seed)           keras.utils.set_random_seed, without importing TensorFlow only to seed
                                     it (1.7 s in a jax, torch, numpy or openvino child)
+    save_model(model, path)         model.save(path) (.keras), without importing TensorFlow only to ask
+                                    whether a config value is one of its types (1.6 s; same file)
     op_profile(fn, n, top) -> str | None  the framework profiler's top ops by own CPU time over n
                                     calls of fn (torch.profiler); None where it has no such table
                                     (benchmarks/profile_step.py falls back to cProfile)
@@ -42,7 +44,8 @@ from mnistx.errors import MnistxError
 
 FUNCTIONS = ("versions", "device", "threads", "sync", "set_tf32", "gpu_peak_bytes", "gradients",
              "native_trainer", "has_gpu", "data_parallel", "compilations",
-             "op_profile", "handwritten_loop", "forget_compiled", "set_random_seed")
+             "op_profile", "handwritten_loop", "forget_compiled", "set_random_seed",
+             "save_model")
 NAME = keras.backend.backend()
 if NAME not in ALL_BACKENDS:
     raise MnistxError(f"KERAS_BACKEND={NAME} is not supported by mnistx; use {', '.join(ALL_BACKENDS)}")
@@ -64,6 +67,7 @@ op_profile = _impl.op_profile
 handwritten_loop = _impl.handwritten_loop
 forget_compiled = _impl.forget_compiled
 set_random_seed = _impl.set_random_seed
+save_model = _impl.save_model
 
 
 def describe() -> dict:

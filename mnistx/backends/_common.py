@@ -42,6 +42,26 @@ def seed_loaded(seed: int) -> None:
     np.random.seed(seed)
 
 
+def save_without_tf_probe(model, path) -> None:
+    """model.save(path) (a .keras file) in a process that has not imported TensorFlow. Keras's
+    serializer asks `tf.available` (which imports TensorFlow: 1.7 s) only to test whether a config
+    value is a tf.TensorShape, DType or TypeSpec; with TensorFlow not imported none can be, so the
+    answer is "no" for the duration of the save and the file is the same."""
+    import sys
+
+    from keras.src.utils import module_utils
+
+    lazy = module_utils.tensorflow
+    if "tensorflow" in sys.modules or lazy._available is not None:
+        model.save(path)
+        return
+    lazy._available = False
+    try:
+        model.save(path)
+    finally:
+        lazy._available = None
+
+
 def cpu_device(threads: int) -> str:
     return f"cpu ({cpu_name()}, {threads} threads, {os.cpu_count()} cores)"
 

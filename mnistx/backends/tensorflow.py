@@ -193,3 +193,8 @@ def set_random_seed(seed: int) -> None:
     import keras
 
     keras.utils.set_random_seed(seed)
+
+
+def save_model(model, path) -> None:
+    """model.save(path): TensorFlow is this process's framework."""
+    model.save(path)

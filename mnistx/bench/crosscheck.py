@@ -43,8 +43,15 @@ def _weights(layer) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _activation(layer) -> str:
-    act = keras.activations.serialize(layer.activation)  # a name for Keras's own activations
-    return act if isinstance(act, str) else str(act)
+    """The name of one of Keras's own activations ("relu", "linear", ...), else the function's repr
+    (which the loops reject). Looked up by name, not keras.activations.serialize: Keras's serializer
+    imports TensorFlow (1.7 s, mid-benchmark) in a jax or torch child only to test for its types."""
+    fn = layer.activation
+    name = getattr(fn, "__name__", None)
+    try:
+        return name if name and keras.activations.get(name) is fn else str(fn)
+    except ValueError:  # not a Keras activation name
+        return str(fn)
 
 
 def _op(layer) -> tuple:

@@ -41,8 +41,9 @@ def import_seconds(repeats: int) -> dict:
     return {**summarize(times), "how": f"a fresh interpreter, {len(times)} time(s)"}
 
 
-def inference(model, xs: list, batch_sizes, budget_s: float = 1.0) -> dict:
-    """Samples per second of predict_on_batch (returns numpy: synced) per batch size."""
+def inference(model, xs: list, batch_sizes, budget_s: float) -> dict:
+    """Samples per second of predict_on_batch (returns numpy: synced) per batch size, over about
+    budget_s seconds of timed calls each (5 to 200 calls)."""
     from mnistx.backends._common import pack_inputs
 
     out = {}
@@ -109,7 +110,7 @@ def bench_model(job, cfg, progress) -> dict:
     # jit_compile=True made PyTorch's predict a dynamo compile of 25 s on KerasHub GPT-2, untimed)
     model.compile(jit_compile="auto")
     result["inference_jit_compile"] = None if cannot else bool(model.jit_compile)
-    result["inference"] = inference(model, ex, cfg.infer_batch_sizes)
+    result["inference"] = inference(model, ex, cfg.infer_batch_sizes, cfg.infer_budget_s)
     return result
 
 

@@ -42,14 +42,14 @@ def train_seed(cfg, data: Inputs, seed: int, where: str, me: str) -> dict:
     """One seed's run (cfg: children.ConvergeChild): per-epoch train loss, test loss (and accuracy for a classifier), seconds."""
     import keras
 
-    from mnistx import losses, models
+    from mnistx import backends, losses, models
     from mnistx.backends._common import pack_inputs
 
     keras.backend.clear_session()  # also resets the global dtype policy: set it again
     settings = cfg.settings
     if settings.dtype_policy != "float32":
         keras.config.set_dtype_policy(settings.dtype_policy)
-    keras.utils.set_random_seed(seed)
+    backends.set_random_seed(seed)  # TensorFlow is not imported only to be seeded
     model = models.build_spec(cfg.job.model)
     model.load_weights(cfg.init[str(seed)])
     loss, ty, ey, classifier = losses.for_training(model, cfg.job.loss, cfg.job.out_last, data.train_y, data.eval_y)

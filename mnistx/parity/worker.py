@@ -146,7 +146,7 @@ def save_checkpoints(model, workdir: Path, me: str) -> None:
         model.save_weights(tmp)
     try:
         with runs.atomic_path(workdir / f"ckpt-{me}.keras") as tmp:
-            model.save(tmp)
+            backends.save_model(model, tmp)
     except Exception as exc:  # e.g. a subclassed model without get_config()
         runs.write_text(workdir / f"ckpt-{me}.keras.skipped",
                         f"{type(exc).__name__}: {one_line(exc, 200)}")

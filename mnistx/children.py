@@ -18,6 +18,8 @@ A child that exited badly, or whose files cannot be read, becomes one line in `f
 from __future__ import annotations
 
 import dataclasses
+import os
+import sys
 import types
 import typing
 from dataclasses import dataclass
@@ -195,6 +197,22 @@ def run(args: list[str]) -> int:
     module, name = KINDS[args[0]]
     getattr(importlib.import_module(module), name)(*args[1:2])
     return 0
+
+
+def exit_now() -> None:
+    """End a child whose job succeeded without Python's teardown: its results are written (atomically,
+    files closed) and its output is flushed here. Tearing down Keras and its framework took 0.4 s
+    (jax) to 1.3 s (torch after torch.compile; TensorFlow 0.8 s) per child, measured, on the
+    parent's critical path: a benchmark's children run one after another."""
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed or gone: nothing left to write there
+            pass
+    os._exit(0)
 
 
 def collect(done: dict, load, names=None) -> tuple[dict, dict]:

@@ -199,11 +199,13 @@ def run(args: list[str]) -> int:
     return 0
 
 
-def exit_now() -> None:
-    """End a child whose job succeeded without Python's teardown: its results are written (atomically,
-    files closed) and its output is flushed here. Tearing down Keras and its framework took 0.4 s
-    (jax) to 1.3 s (torch after torch.compile; TensorFlow 0.8 s) per child, measured, on the
-    parent's critical path: a benchmark's children run one after another."""
+def exit_now(code: int = 0) -> None:
+    """End a child with `code` once cli.main has returned, without Python's teardown: its results
+    are written (atomically, files closed), its `finally` blocks have run, and its output is flushed
+    here. Tearing down Keras and its framework took 0.4 s (jax) to 1.3 s (torch after torch.compile;
+    TensorFlow 0.8 s) per child, on the parent's critical path where children run one after another
+    (the benchmark's). A child ended by SIGTERM while still importing (a warm child) exits here too,
+    rather than wait in teardown on what the interrupted import left running."""
     import logging
 
     logging.shutdown()
@@ -212,7 +214,7 @@ def exit_now() -> None:
             stream.flush()
         except (OSError, ValueError):  # closed or gone: nothing left to write there
             pass
-    os._exit(0)
+    os._exit(code)
 
 
 def collect(done: dict, load, names=None) -> tuple[dict, dict]:

@@ -163,6 +163,13 @@ def serve(args: list[str], kinds: dict) -> list[str] | None:
     """In the child (`_child --warm KIND LOG_DIR [MODULE ...]`; LOG_DIR only names the job in `ps`):
     import KIND's worker (kinds: children.KINDS) and each MODULE that is installed, then wait for
     the job's arguments (one JSON line on stdin); None on end of input."""
+    import signal
+
+    # Until its job arrives a warm child has nothing to clean up, so SIGTERM ends it at once. The
+    # job's handler raises instead (cli._on_sigterm), and an exception raised where Python ignores
+    # it (a gc callback: JAX registers one) was swallowed mid-import: the child then waited on
+    # stdin for good, seen after `pkill -f mnistx` and reproduced by tests/test_warmstart.py.
+    job_handler = signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(128 + signum))
     worker = kinds[args[0]][0]
     importlib.import_module(worker)
     done = [name for name in args[2:] if importlib.util.find_spec(name) is not None]
@@ -172,5 +179,6 @@ def serve(args: list[str], kinds: dict) -> list[str] | None:
     line = sys.stdin.readline()
     if not line.strip():
         return None
+    signal.signal(signal.SIGTERM, job_handler)
     widen()
     return json.loads(line)

@@ -53,8 +53,10 @@ def _bad_npz(tmp_path):
     (["bench", "--devices", "2", "--backends", "numpy"], "--devices measures training"),
     (["parity", "--devices", "2", "--backends", "numpy,openvino"], "--devices trains data-parallel"),
 ])
-def test_bad_input_one_line_exit_2(args, message, tmp_path, capsys):
+def test_bad_input_one_line_exit_2(args, message, tmp_path, capsys, monkeypatch):
     args = [str(_bad_npz(tmp_path)) if a == "{bad}" else a for a in args]
+    monkeypatch.chdir(tmp_path)  # the default --out (out/<command>) is this test's: legs run side by side,
+    # and another leg's lock on ./out/parity answered "in use by another mnistx run" (seen once)
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("mnistx: error:") and message in err and "\n" not in err

@@ -155,3 +155,42 @@ def test_a_warm_child_handed_its_job_gets_every_cpu_back_on_every_thread():
     assert out.stdout.split("\n")[:2] == [str(allowed)] * 2
     held, free = warmstart.free_cpus(1)  # the CPUs a warm child imports on: those the busy work leaves
     assert held == allowed and free == allowed[1:]
+
+
+SWALLOWS = """
+import gc, pathlib, time
+
+def _slow_gc_callback(phase, info):  # as JAX registers one; an exception raised in it is ignored
+    time.sleep(0.05)
+
+gc.callbacks.append(_slow_gc_callback)
+pathlib.Path("in_gc_callbacks").write_text("now")
+end = time.monotonic() + 4
+while time.monotonic() < end:  # an import that spends its time in gc callbacks
+    gc.collect()
+gc.callbacks.remove(_slow_gc_callback)
+"""
+
+
+def test_sigterm_ends_a_warm_child_even_where_python_ignores_the_exception(tmp_path, monkeypatch):
+    """A SIGTERM that lands in a gc callback mid-import raised an exception Python ignores ("Exception
+    ignored in"), and the warm child went on to wait on stdin for good. Before its job, SIGTERM ends it
+    outright; once handed its job, the job's own handler is back (checked by the interrupt test in
+    tests/faults/test_processes.py)."""
+    import signal
+
+    (tmp_path / "slow_gc_import.py").write_text(SWALLOWS)
+    monkeypatch.chdir(tmp_path)  # a child's path ends with the working folder (spawn.import_path)
+    warm = warmstart.start(warmstart.Plan("info", ("numpy",), ("slow_gc_import",)), tmp_path / "logs",
+                           lambda m: None)
+    proc = warm["numpy"].proc
+    end = time.monotonic() + 120
+    while not (tmp_path / "in_gc_callbacks").exists():
+        assert time.monotonic() < end and proc.poll() is None, warm["numpy"].log.read_text()[-2000:]
+        time.sleep(0.05)
+    time.sleep(0.5)  # inside the planted import's gc callbacks
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 128 + signal.SIGTERM
+    spawn.end_warm(warm)
+

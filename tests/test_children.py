@@ -54,8 +54,9 @@ def test_every_kind_names_a_child_side_function_and_a_settings_type():
 EXITS_NOW = r"""
 import sys, time
 from mnistx.children import exit_now
-sys.stdout.write("x" * 200_000)  # buffered: exit_now must flush it
-sys.stderr.write("last line on stderr\n")
+for _ in range(1000):
+    sys.stdout.write("x" * 7)  # 7,000 bytes: all still in the 8 KiB buffer, which exit_now must flush
+sys.stderr.write("last words on stderr, no newline")  # stderr flushes itself only at a newline
 open(sys.argv[1], "w").write("written before")
 exit_now()
 print("never reached")
@@ -68,11 +69,14 @@ def test_a_child_that_exits_now_leaves_its_output_and_files_whole_and_exit_code_
     import subprocess
     import sys
 
+    import os
+
     log = tmp_path / "child.log"
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as a child's may be
     with open(log, "w") as fh:
         rc = subprocess.run([sys.executable, "-c", EXITS_NOW, str(tmp_path / "f.txt")], stdout=fh,
-                            stderr=subprocess.STDOUT, timeout=60).returncode
+                            stderr=subprocess.STDOUT, timeout=60, env=buffered).returncode
     text = log.read_text()
     assert rc == 0
-    assert text.count("x") == 200_000 and "last line on stderr" in text and "never reached" not in text
+    assert text.count("x") == 7000 and "last words on stderr" in text and "never reached" not in text
     assert (tmp_path / "f.txt").read_text() == "written before"

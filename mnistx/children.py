@@ -204,8 +204,7 @@ def exit_now(code: int = 0) -> None:
     are written (atomically, files closed), its `finally` blocks have run, and its output is flushed
     here. Tearing down Keras and its framework took 0.4 s (jax) to 1.3 s (torch after torch.compile;
     TensorFlow 0.8 s) per child, on the parent's critical path where children run one after another
-    (the benchmark's). A child ended by SIGTERM while still importing (a warm child) exits here too,
-    rather than wait in teardown on what the interrupted import left running."""
+    (the benchmark's). A job that failed or was interrupted ends here too, with its exit code."""
     import logging
 
     logging.shutdown()

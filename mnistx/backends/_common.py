@@ -44,7 +44,7 @@ def seed_loaded(seed: int) -> None:
 
 def save_without_tf_probe(model, path) -> None:
     """model.save(path) (a .keras file) in a process that has not imported TensorFlow. Keras's
-    serializer asks `tf.available` (which imports TensorFlow: 1.7 s) only to test whether a config
+    serializer asks `tf.available` (which imports TensorFlow: 1.6 s) only to test whether a config
     value is a tf.TensorShape, DType or TypeSpec; with TensorFlow not imported none can be, so the
     answer is "no" for the duration of the save and the file is the same."""
     import sys

@@ -6,7 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mnistx.backends._common import adam_update, cpu_device, save_without_tf_probe, seed_loaded
+from mnistx.backends._common import adam_update, cpu_device, seed_loaded
+from mnistx.backends._common import save_without_tf_probe as save_model  # noqa: F401 (FUNCTIONS: TensorFlow unloaded)
 
 EPS = 1e-7  # Keras's epsilon, for the loss clip and Adam
 UNSUPPORTED: dict[str, str] = {}  # capability -> reason; this backend can do everything
@@ -206,8 +207,3 @@ def op_profile(fn, n: int, top: int = 25):
 def set_random_seed(seed: int) -> None:
     """keras.utils.set_random_seed, without importing TensorFlow only to seed it (_common.seed_loaded)."""
     seed_loaded(seed)
-
-
-def save_model(model, path) -> None:
-    """model.save(path), without importing TensorFlow only to inspect the config (_common.save_without_tf_probe)."""
-    save_without_tf_probe(model, path)

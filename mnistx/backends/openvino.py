@@ -12,7 +12,8 @@ import os
 
 import openvino
 
-from mnistx.backends._common import cpu_device, save_without_tf_probe, seed_loaded
+from mnistx.backends._common import cpu_device, seed_loaded
+from mnistx.backends._common import save_without_tf_probe as save_model  # noqa: F401 (FUNCTIONS: TensorFlow unloaded)
 # CPU only, and a result is ready when the call returns: the same as NumPy's
 from mnistx.backends.numpy import gpu_peak_bytes, handwritten_loop, has_gpu, op_profile, set_tf32, sync  # noqa: F401
 from mnistx.errors import NotSupported
@@ -73,8 +74,3 @@ def compilations() -> dict:
 def set_random_seed(seed: int) -> None:
     """keras.utils.set_random_seed, without importing TensorFlow only to seed it (_common.seed_loaded)."""
     seed_loaded(seed)
-
-
-def save_model(model, path) -> None:
-    """model.save(path), without importing TensorFlow only to inspect the config (_common.save_without_tf_probe)."""
-    save_without_tf_probe(model, path)

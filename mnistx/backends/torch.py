@@ -7,7 +7,8 @@ import logging
 import numpy as np
 import torch
 
-from mnistx.backends._common import cpu_device, save_without_tf_probe, seed_loaded
+from mnistx.backends._common import cpu_device, seed_loaded
+from mnistx.backends._common import save_without_tf_probe as save_model  # noqa: F401 (FUNCTIONS: TensorFlow unloaded)
 from mnistx.backends._torch_adam import EPS, KerasAdam  # noqa: F401 (re-exported: tests, benchmarks)
 from mnistx.backends._torch_native import NativeTrainer, _device  # noqa: F401 (re-exported: tests, benchmarks)
 UNSUPPORTED: dict[str, str] = {}  # capability -> reason; this backend can do everything
@@ -135,8 +136,3 @@ def set_random_seed(seed: int) -> None:
     torch's own generator as Keras seeds it."""
     seed_loaded(seed)
     torch.manual_seed(seed)
-
-
-def save_model(model, path) -> None:
-    """model.save(path), without importing TensorFlow only to inspect the config (_common.save_without_tf_probe)."""
-    save_without_tf_probe(model, path)

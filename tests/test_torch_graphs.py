@@ -204,3 +204,59 @@ def test_dynamo_giving_up_is_counted_and_forget_compiled_starts_again(rng):
     assert all(re.fullmatch(r"[\w<>]+ \(\S+\.py:\d+\)", name) for name in second["gave_up_on"]), second  # fn (file.py:12)
     assert (third["compiles"], third["gave_up"]) == (first["compiles"], 0), (first, third)  # as fresh as the first
     assert any("dynamo gave up" in f for f in B.flags({"compiles": {"first_call": second}}))
+
+
+def _structures():
+    import collections
+
+    point = collections.namedtuple("point", "b a")
+    arr = np.zeros(2)
+    nested = {"z": [arr, (1, {"y": 2, "x": 3})], "a": None}
+    return [arr, None, 3, (arr, arr), [arr, (arr, [arr])], nested, {"b": 1, "a": {"d": 4, "c": 5}},
+            collections.defaultdict(list, {"q": [1], "p": [2]}), collections.OrderedDict([("b", 1), ("a", 2)]),
+            point(b=arr, a={"y": 1, "x": 2}), ({"b": 1, "a": 2},), [[{"b": (), "a": []}]]]
+
+
+def _same(a, b) -> bool:
+    """Equal types, dict key order and leaves, all the way down."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a is b or a == b
+
+
+def test_the_traceable_tree_helper_orders_every_structure_as_keras_does():
+    """mnistx.backends._torch_traceable.ordered_dicts against Keras's own
+    torchtree_impl._dict_to_ordered_dict on nested dicts, lists, tuples, a namedtuple, an
+    OrderedDict, a defaultdict and leaves: the same types, key order and leaves."""
+    from keras.src.tree import torchtree_impl
+
+    from mnistx.backends._torch_traceable import ordered_dicts
+
+    for s in _structures():
+        assert _same(ordered_dicts(s), torchtree_impl._dict_to_ordered_dict(s)), s
+
+
+def test_keras_never_uses_flash_attention_off_cuda_so_the_substitute_may_say_so():
+    """The substitute answers False for a CPU tensor without building SDPAParams; Keras's own check
+    answers the same for every dtype, mask and is_causal here. The originals are back after the block."""
+    from keras.src.backend.torch import nn as torch_nn
+    from keras.src.tree import torchtree_impl
+
+    from mnistx.backends._torch_traceable import keras_traceable
+
+    original, tree_helper = torch_nn._can_use_flash_attention, torchtree_impl._dict_to_ordered_dict
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        q = torch.randn(2, 4, 16, 8, dtype=dtype)
+        for mask in (None, torch.zeros(2, 4, 16, 16, dtype=dtype)):
+            for causal in (False, True):
+                assert original(q, q, q, mask, causal) is False
+                with keras_traceable():
+                    assert torch_nn._can_use_flash_attention(q, q, q, mask, causal) is False
+    with pytest.raises(KeyError), keras_traceable():
+        assert torchtree_impl._dict_to_ordered_dict is not tree_helper
+        raise KeyError("inside")
+    assert (torch_nn._can_use_flash_attention, torchtree_impl._dict_to_ordered_dict) == (original, tree_helper)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from mnistx.backends._torch_adam import KerasAdam, keras_adam_, zero_state
+from mnistx.backends._torch_traceable import keras_traceable
 
 
 def _device():
@@ -57,7 +58,9 @@ class NativeTrainer:
                      against 1.44 s for the two graphs below (docs/performance.md)
       torch.compile  forward + loss compiled (AOTAutograd compiles its backward) and the KerasAdam
                      update as a second graph: where the one-graph step cannot be traced
-                     (`fused_error` says why; KerasHub GPT-2: "Failed to trace builtin operator")
+                     (`fused_error` says why; of benchmarks/atlas_models.py, Gemma, T5, Whisper and
+                     ResNet; the other 14 KerasHub models trace since two Keras helpers are swapped
+                     during the step, _torch_traceable.py)
       eager          where compiling fails (no C++ compiler, a model torch.compile cannot trace)
     `epoch_loop` "compiled": train_epoch runs CHUNK_STEPS steps per compiled call (the step
     unrolled), for small models only (<= CHUNK_MAX_TENSORS weight tensors), where the ~0.3 ms per
@@ -144,7 +147,8 @@ class NativeTrainer:
         path takes over from the same weights (a traced graph that fails ran nothing)."""
         fn = self._chunk if many else self._fused
         try:
-            return fn(self._tv, self._ms, self._vs, self._t, self._ntv, xs, y)
+            with keras_traceable():  # Keras helpers dynamo cannot trace, swapped on every call (its guards)
+                return fn(self._tv, self._ms, self._vs, self._t, self._ntv, xs, y)
         except Exception as exc:
             if many:
                 self.epoch_loop, self._chunk, self.chunk_error = "python", None, _first_line(exc)

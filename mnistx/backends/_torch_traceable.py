@@ -1,0 +1,88 @@
+"""Two Keras helpers that torch.compile(fullgraph=True) cannot trace, and equivalents it can,
+installed only while the torch native loop's compiled step runs (mnistx/backends/_torch_native.py).
+
+- keras.src.tree.torchtree_impl._dict_to_ordered_dict flattens one level of a structure with
+  `is_leaf=lambda x: x is not structure`; dynamo cannot trace `is not` between two tuples ("Failed
+  to trace builtin operator"), and every Layer.__call__ with positional arguments flattens a tuple,
+  so no KerasHub model traced as one graph. The substitute returns the same structure (dicts sorted
+  by key, one level at a time, as the original) and marks only the root as a non-leaf.
+- keras.src.backend.torch.nn._can_use_flash_attention builds torch.backends.cuda.SDPAParams, a
+  pybind11 object dynamo cannot construct. On a tensor that is not on a CUDA device it answers False
+  (every dtype, mask and is_causal; tests/test_torch_traceable.py checks the original); the
+  substitute answers False there without building it and calls the original otherwise.
+
+Dynamo guards on these module attributes, so every call of a compiled step runs inside
+`keras_traceable()` (the same functions each time, no retrace), and Keras's own jit_compile=True
+path (bench's keras-tuned mode) never sees them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+
+from torch.utils import _pytree as torch_tree
+
+
+def ordered_dicts(structure):
+    """keras.src.tree.torchtree_impl._dict_to_ordered_dict, traceable by dynamo: a dict (or
+    defaultdict) becomes a copy sorted by key; any other pytree node is rebuilt from its children,
+    each treated the same way; a leaf is returned as it is."""
+    if type(structure) is dict:
+        return {k: structure[k] for k in sorted(structure.keys())}
+    if type(structure) is defaultdict:
+        return defaultdict(structure.default_factory, {k: structure[k] for k in sorted(structure.keys())})
+    if type(structure) in (list, tuple):
+        return type(structure)(ordered_dicts(c) for c in structure)
+    if torch_tree._get_node_type(structure) not in torch_tree.SUPPORTED_NODES:
+        return structure
+    root = [True]
+
+    def only_root_is_a_node(x):  # the original's `x is not structure`, without comparing tuples by identity
+        if root[0]:
+            root[0] = False
+            return False
+        return True
+
+    children, treedef = torch_tree.tree_flatten(structure, is_leaf=only_root_is_a_node)
+    if treedef.num_nodes == 1 and treedef.num_leaves == 1:
+        return structure
+    return torch_tree.tree_unflatten([ordered_dicts(c) for c in children], treedef)
+
+
+def _flash_attention_on_cuda_only(query, *args, **kwargs):
+    """keras.src.backend.torch.nn._can_use_flash_attention without building SDPAParams off CUDA."""
+    if query.device.type != "cuda" and not kwargs.get("raise_error", False):
+        return False
+    return _ORIGINALS["flash"](query, *args, **kwargs)
+
+
+_ORIGINALS: dict = {}
+
+
+def _swaps() -> list[tuple[object, str, object]]:
+    """(module, attribute, substitute) for the helpers this Keras has."""
+    from keras.src.backend.torch import nn as torch_nn
+    from keras.src.tree import torchtree_impl
+
+    swaps = []
+    if hasattr(torchtree_impl, "_dict_to_ordered_dict"):
+        swaps.append((torchtree_impl, "_dict_to_ordered_dict", ordered_dicts))
+    if hasattr(torch_nn, "_can_use_flash_attention"):
+        _ORIGINALS.setdefault("flash", torch_nn._can_use_flash_attention)
+        swaps.append((torch_nn, "_can_use_flash_attention", _flash_attention_on_cuda_only))
+    return swaps
+
+
+@contextlib.contextmanager
+def keras_traceable():
+    """The substitutes above in place for the length of the block, the originals back after."""
+    swaps = _swaps()
+    saved = [(module, name, getattr(module, name)) for module, name, _ in swaps]
+    for module, name, substitute in swaps:
+        setattr(module, name, substitute)
+    try:
+        yield
+    finally:
+        for module, name, original in saved:
+            setattr(module, name, original)

@@ -146,6 +146,11 @@ def test_bench_end_to_end_small(tmp_path, backend, capsys):
     assert f"| {backend} | mlp | native | " in md and " (n=1) |" in md
     assert re.search(rf"\| {backend} \| mlp \| [\d,]+ \| [\d,]+ \| [\d,]+ \| {backend == 'jax'} \|", md), md
     assert "Does each number explain itself?" in md and md.count(f"| {backend} | mlp | keras-") >= 4
+    m = res["models"]["mlp"]  # where the child's time went: its parts lie inside its own wall time
+    parts = res["import"]["median"] + m["build_seconds"] + m["inference_seconds"] + sum(
+        sum(r["wall_s"].values()) for r in m["modes"].values())
+    assert 0 < parts <= res["seconds"] and set(m["modes"]["native"]["wall_s"]) >= {"first_call", "epochs"}
+    assert f"| {backend} | mlp | {res['seconds']:.1f} | {res['import']['median']:.1f} |" in md
     assert main(["bench", "compare", str(tmp_path / "bench.json"), str(tmp_path / "bench.json")]) == 0
     assert f"| {backend} | mlp | native |" in capsys.readouterr().out
 

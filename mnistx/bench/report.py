@@ -98,6 +98,7 @@ def markdown(summary: dict) -> str:
         gpu = f"{res['gpu_peak_bytes'] / 2**20:.0f}" if res.get("gpu_peak_bytes") else "-"
         lines.append(f"| {b} | {v} | {res['device']} | {res['threads']} | {res['import']['median']:.2f} | "
                      f"{res['peak_rss_bytes'] / 2**20:.0f} | {gpu} |")
+    lines += time_table(bk)
     hows = sorted({res["import"].get("how") for res in bk.values() if "import" in res} - {None})
     if hows:
         lines += ["", f"import s = `import keras` with its framework, timed in {' / '.join(hows)}."]
@@ -113,6 +114,30 @@ def markdown(summary: dict) -> str:
                   f"{g['slowest_best_over_fastest_best']:.2f} (goal <= 2); fastest epoch "
                   f"{g['fastest_epoch_s']:.2f} s (goal <= 0.75 s)."]
     return "\n".join(lines) + "\n"
+
+
+def time_table(backends: dict) -> list[str]:
+    """Where each child's wall time went, seconds: first calls (compilation, the warm execution, the
+    native loop's choice), the timed epochs and steps, the cross-checks (their warm-up included)."""
+    rows = []
+    for b, res in backends.items():
+        for model, m in res.get("models", {}).items():
+            regions: dict = {"first": 0.0, "timed": 0.0, "check": 0.0}
+            for r in m["modes"].values():
+                for region, sec in (r.get("wall_s") or {}).items():
+                    kind = "first" if region.startswith("first_call") else "check" if region == "cross-check" else "timed"
+                    regions[kind] += sec
+            if "inference_seconds" in m:
+                rows.append(f"| {b} | {model} | {res.get('seconds', float('nan')):.1f} | {res['import']['median']:.1f} | "
+                            f"{m['build_seconds']:.1f} | {regions['first']:.1f} | {regions['timed']:.1f} | "
+                            f"{regions['check']:.1f} | {m['inference_seconds']:.1f} |")
+    if not rows:
+        return []
+    return ["", "Where each child's time went, seconds (child: from its `import keras` to its results; first calls: "
+            "compiling each mode, its warm execution and the native loop's choice; timed: epochs and steps; "
+            "cross-checks: their own warm-up and timed steps):", "",
+            "| backend | model | child | import | build | first calls | timed | cross-checks | inference |",
+            "|---|---|---|---|---|---|---|---|---|", *rows]
 
 
 def _ratio(v) -> str:

@@ -7,13 +7,16 @@ Result schema (bench.json, "mnistx.bench/1"):
                   peak_rss_bytes, gpu_peak_bytes, models: name -> {params, build_seconds,
                   modes: mode -> {settings{jit_compile, steps_per_execution}, first_call_seconds,
                   steps: batch -> stats (s/step), epoch: stats (s), epoch_samples,
+                  wall_s: region -> seconds the region took (first_call: the first call and, with the epoch,
+                  the warm execution and the native loop choice; epochs; steps b=N; cross-check),
                   test_accuracy_after_epoch, compiles: region -> {compiles, traces?, graph_breaks}
                   (region: first_call[ b=N], epochs, steps b=N, cross-check; only after warm-up),
                   cross_check_against: what the cross-check timed (keras modes: a train_on_batch loop;
                   native: a hand-written loop, MLPs and small CNNs) or why none, cross_check_steps: its stats,
                   reconcile{ratio, fused, reconciled, ...}, cross_check{ratio, flagged, ...},
                   flags: [why a number does not explain itself]} | {error} | {not_supported: reason} (an inference-only
-                  backend), inference: batch -> stats + images_per_s}}
+                  backend), inference: batch -> stats + images_per_s, inference_seconds}},
+                  seconds (from the child's `import keras` to its results)
                 or {error, log_tail} when the child failed or the backend is not installed
   accuracy      rows {backend, model, mode, accuracy, in_band}; band; passed
   summary       rows {backend, model, mode, epoch_s, step32_ms, keras_over_native, timed_compiles,

@@ -110,7 +110,9 @@ def bench_model(job, cfg, progress) -> dict:
     # jit_compile=True made PyTorch's predict a dynamo compile of 25 s on KerasHub GPT-2, untimed)
     model.compile(jit_compile="auto")
     result["inference_jit_compile"] = None if cannot else bool(model.jit_compile)
+    t0 = time.perf_counter()
     result["inference"] = inference(model, ex, cfg.infer_batch_sizes, cfg.infer_budget_s)
+    result["inference_seconds"] = time.perf_counter() - t0
     return result
 
 
@@ -125,9 +127,10 @@ def _bench_mode(mode, model, init, task, x, y, ex, ey, cfg) -> dict:
 
     def counted(region, fn):
         """fn(mark) -> value; records the compiles from mark() (or the start) to the end in region."""
-        box = {"before": backends.compilations()}
+        box, t0 = {"before": backends.compilations()}, time.perf_counter()
         value = fn(lambda: box.update(before=backends.compilations()))
         r["compiles"][region] = bookkeeping.delta(box["before"], backends.compilations())
+        r.setdefault("wall_s", {})[region] = time.perf_counter() - t0
         return value
 
     bs_main = cfg.batch_size
@@ -198,4 +201,5 @@ def time_modes(workdir: str | Path) -> None:
     out["models"] = {job.label: bench_model(job, cfg, progress) for job in child.jobs}
     out["peak_rss_bytes"] = peak_rss_bytes()
     out["gpu_peak_bytes"] = backends.gpu_peak_bytes()
+    out["seconds"] = time.perf_counter() - _T0  # from this child's `import keras` to its results
     runs.write_json(workdir / f"{me}.json", out)

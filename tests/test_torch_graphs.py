@@ -260,3 +260,30 @@ def test_keras_never_uses_flash_attention_off_cuda_so_the_substitute_may_say_so(
         assert torchtree_impl._dict_to_ordered_dict is not tree_helper
         raise KeyError("inside")
     assert (torch_nn._can_use_flash_attention, torchtree_impl._dict_to_ordered_dict) == (original, tree_helper)
+
+
+class _NoMask(keras.layers.Layer):
+    """A layer without mask support: Keras warns in Layer.__call__ when a mask reaches it (KerasHub's T5)."""
+
+    def call(self, x):
+        return keras.ops.mean(x, axis=1)
+
+
+def test_a_warning_inside_a_layer_call_does_not_break_the_one_graph_step(rng):
+    """dynamo cannot put warnings.warn in a graph, so a model whose layer warns in Layer.__call__
+    (a mask reaching a layer without mask support: KerasHub's T5) fell back to the two-graph loop.
+    The step now lets dynamo move the call out of the graph (reorderable_logging_functions): one
+    graph, training as the eager loop. Keras raised the warning when the model was built; the
+    compiled step does not raise it again (measured with torch 2.13; the eager loop does, per step)."""
+    inp = keras.Input((6,), dtype="int32")
+    out = keras.layers.Dense(3, activation="softmax")(_NoMask()(keras.layers.Embedding(20, 4, mask_zero=True)(inp)))
+    model = keras.Model(inp, out)
+    init = [w.copy() for w in model.get_weights()]
+    x, y = rng.integers(0, 20, (2 * BS, 6)).astype("int32"), rng.integers(0, 3, 2 * BS)
+    t = tb.NativeTrainer(model, keras.losses.SparseCategoricalCrossentropy(), 1e-2, BS, graphs=False)
+    compiled = [t.train_step([x[i * BS:(i + 1) * BS]], y[i * BS:(i + 1) * BS]) for i in range(2)]
+    assert (t.path, t.fused_error) == ("compiled-step", None)
+    model.set_weights(init)
+    e = tb.NativeTrainer(model, keras.losses.SparseCategoricalCrossentropy(), 1e-2, BS, compile=False)
+    eager = [e.train_step([x[i * BS:(i + 1) * BS]], y[i * BS:(i + 1) * BS]) for i in range(2)]
+    np.testing.assert_allclose(compiled, eager, rtol=1e-5)

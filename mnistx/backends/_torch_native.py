@@ -58,9 +58,9 @@ class NativeTrainer:
                      against 1.44 s for the two graphs below (docs/performance.md)
       torch.compile  forward + loss compiled (AOTAutograd compiles its backward) and the KerasAdam
                      update as a second graph: where the one-graph step cannot be traced
-                     (`fused_error` says why; of benchmarks/atlas_models.py, Gemma, T5, Whisper and
-                     ResNet; the other 14 KerasHub models trace since two Keras helpers are swapped
-                     during the step, _torch_traceable.py)
+                     (`fused_error` says why; of benchmarks/atlas_models.py, Gemma, Whisper and
+                     ResNet; the other 15 KerasHub models trace since Keras code dynamo cannot trace
+                     is swapped during the step, _torch_traceable.py)
       eager          where compiling fails (no C++ compiler, a model torch.compile cannot trace)
     `epoch_loop` "compiled": train_epoch runs CHUNK_STEPS steps per compiled call (the step
     unrolled), for small models only (<= CHUNK_MAX_TENSORS weight tensors), where the ~0.3 ms per

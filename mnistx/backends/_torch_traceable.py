@@ -1,5 +1,5 @@
-"""Two Keras helpers that torch.compile(fullgraph=True) cannot trace, and equivalents it can,
-installed only while the torch native loop's compiled step runs (mnistx/backends/_torch_native.py).
+"""Keras code that torch.compile(fullgraph=True) cannot trace, and equivalents it can, installed
+only while the torch native loop's compiled step runs (mnistx/backends/_torch_native.py).
 
 - keras.src.tree.torchtree_impl._dict_to_ordered_dict flattens one level of a structure with
   `is_leaf=lambda x: x is not structure`; dynamo cannot trace `is not` between two tuples ("Failed
@@ -8,8 +8,11 @@ installed only while the torch native loop's compiled step runs (mnistx/backends
   by key, one level at a time, as the original) and marks only the root as a non-leaf.
 - keras.src.backend.torch.nn._can_use_flash_attention builds torch.backends.cuda.SDPAParams, a
   pybind11 object dynamo cannot construct. On a tensor that is not on a CUDA device it answers False
-  (every dtype, mask and is_causal; tests/test_torch_traceable.py checks the original); the
+  (every dtype, mask and is_causal; tests/test_torch_graphs.py checks the original); the
   substitute answers False there without building it and calls the original otherwise.
+- warnings.warn (Layer.__call__ warns when a mask reaches a layer without mask support: KerasHub's
+  T5) cannot be in a graph; dynamo moves it out (torch._dynamo.config.reorderable_logging_functions).
+  The compiled step then does not raise it again (torch 2.13); Keras raised it when the model was built.
 
 Dynamo guards on these module attributes, so every call of a compiled step runs inside
 `keras_traceable()` (the same functions each time, no retrace), and Keras's own jit_compile=True
@@ -76,13 +79,19 @@ def _swaps() -> list[tuple[object, str, object]]:
 
 @contextlib.contextmanager
 def keras_traceable():
-    """The substitutes above in place for the length of the block, the originals back after."""
+    """The substitutes above in place for the length of the block (and warnings.warn moved out of
+    graphs), the originals back after."""
+    import warnings
+
+    import torch
+
     swaps = _swaps()
     saved = [(module, name, getattr(module, name)) for module, name, _ in swaps]
     for module, name, substitute in swaps:
         setattr(module, name, substitute)
     try:
-        yield
+        with torch._dynamo.config.patch(reorderable_logging_functions={warnings.warn}):
+            yield
     finally:
         for module, name, original in saved:
             setattr(module, name, original)

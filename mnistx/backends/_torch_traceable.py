@@ -22,8 +22,10 @@ path (bench's keras-tuned mode) never sees them.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections import defaultdict
 
+import torch
 from torch.utils import _pytree as torch_tree
 
 
@@ -81,16 +83,13 @@ def _swaps() -> list[tuple[object, str, object]]:
 def keras_traceable():
     """The substitutes above in place for the length of the block (and warnings.warn moved out of
     graphs), the originals back after."""
-    import warnings
-
-    import torch
-
     swaps = _swaps()
     saved = [(module, name, getattr(module, name)) for module, name, _ in swaps]
     for module, name, substitute in swaps:
         setattr(module, name, substitute)
     try:
-        with torch._dynamo.config.patch(reorderable_logging_functions={warnings.warn}):
+        reorderable = set(torch._dynamo.config.reorderable_logging_functions) | {warnings.warn}  # a user's kept
+        with torch._dynamo.config.patch(reorderable_logging_functions=reorderable):
             yield
     finally:
         for module, name, original in saved:

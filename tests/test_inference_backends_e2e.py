@@ -3,6 +3,7 @@ backend's forward pass against Keras's NumPy backend on the same weights) and Op
 cannot do is listed, never failed. (One leg of the matrix: its children span every backend anyway.)"""
 
 import json
+import re
 
 import pytest
 
@@ -81,7 +82,8 @@ def test_bench_times_inference_only_backends_and_lists_their_modes(tmp_path):
     md = (tmp_path / "bench.md").read_text()
     assert "- openvino (mlp): training not supported by openvino (" in md
     assert "- numpy (mlp): training not supported by numpy (" in md
-    assert md.count("| openvino | mlp |") == 1  # the inference row; the timing table has no text rows
+    assert md.count("| openvino | mlp |") == 2  # the inference row and where the child's time went; no text rows
+    assert re.search(r"\| openvino \| mlp \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 0\.0 \| 0\.0 \| 0\.0 \| [\d.]+ \|", md), md
     assert "(mlp: ?)" not in md and "(none trained here)" in md  # never a question mark
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["bench-throughput.png"]
 

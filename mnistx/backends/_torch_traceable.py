@@ -22,6 +22,7 @@ path (bench's keras-tuned mode) never sees them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import warnings
 from collections import defaultdict
 
@@ -55,18 +56,10 @@ def ordered_dicts(structure):
     return torch_tree.tree_unflatten([ordered_dicts(c) for c in children], treedef)
 
 
-def _flash_attention_on_cuda_only(query, *args, **kwargs):
-    """keras.src.backend.torch.nn._can_use_flash_attention without building SDPAParams off CUDA."""
-    if query.device.type != "cuda" and not kwargs.get("raise_error", False):
-        return False
-    return _ORIGINALS["flash"](query, *args, **kwargs)
-
-
-_ORIGINALS: dict = {}
-
-
-def _swaps() -> list[tuple[object, str, object]]:
-    """(module, attribute, substitute) for the helpers this Keras has."""
+@functools.cache
+def _swaps() -> tuple[tuple[object, str, object], ...]:
+    """(module, attribute, substitute) for the helpers this Keras has; made once, so each call of a
+    compiled step sees the same substitute objects (dynamo's guards)."""
     from keras.src.backend.torch import nn as torch_nn
     from keras.src.tree import torchtree_impl
 
@@ -74,9 +67,16 @@ def _swaps() -> list[tuple[object, str, object]]:
     if hasattr(torchtree_impl, "_dict_to_ordered_dict"):
         swaps.append((torchtree_impl, "_dict_to_ordered_dict", ordered_dicts))
     if hasattr(torch_nn, "_can_use_flash_attention"):
-        _ORIGINALS.setdefault("flash", torch_nn._can_use_flash_attention)
-        swaps.append((torch_nn, "_can_use_flash_attention", _flash_attention_on_cuda_only))
-    return swaps
+        original = torch_nn._can_use_flash_attention
+
+        def flash_attention_on_cuda_only(query, *args, **kwargs):
+            """Keras's check without building SDPAParams off CUDA (there it answers False)."""
+            if query.device.type != "cuda" and not kwargs.get("raise_error", False):
+                return False
+            return original(query, *args, **kwargs)
+
+        swaps.append((torch_nn, "_can_use_flash_attention", flash_attention_on_cuda_only))
+    return tuple(swaps)
 
 
 @contextlib.contextmanager
